@@ -1,0 +1,173 @@
+/**
+ * @module
+ * Node listeners: every `[server] listen` address serves HTTP/1.1 and h2c on one port (see
+ * sniff.ts); every `[[server.tls]]` address serves TLS with ALPN h2 and http/1.1. Tracks
+ * requests in flight so shutdown can drain them.
+ */
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
+import http, { ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
+import http2 from 'node:http2'
+import net from 'node:net'
+import { resolve } from 'node:path'
+import type { TLSSocket } from 'node:tls'
+import { getRequestListener } from '@hono/node-server'
+import { formatHostPort, parseHostPort } from '../../config/address.ts'
+import type { GatewayConfig } from '../../config/schema.ts'
+import type { ConnInfo } from '../../core/plugin.ts'
+import { sniffProtocol } from './sniff.ts'
+
+export type FetchHandler = (request: Request, conn: ConnInfo) => Response | Promise<Response>
+
+export interface NodeListeners {
+  /** Listening URLs, e.g. "http://127.0.0.1:9080". */
+  readonly urls: readonly string[]
+  /** Stops accepting, lets requests in flight finish (at most `timeoutMs`), then closes all. */
+  drain(timeoutMs: number): Promise<void>
+}
+
+/** A start-up failure users must see in one line: port taken, unreadable certificate. */
+export class ListenError extends Error {}
+
+type AnyRequest = IncomingMessage | Http2ServerRequest
+type AnyResponse = ServerResponse | Http2ServerResponse
+
+export async function startNodeListeners(
+  server: GatewayConfig['server'],
+  configDir: string,
+  fetch: FetchHandler,
+): Promise<NodeListeners> {
+  let inflight = 0
+  let draining = false
+  let onIdle: (() => void) | undefined
+  const sockets = new Set<net.Socket>()
+  const sessions = new Set<Http2Session>()
+  const listening: net.Server[] = []
+  const h1Servers: http.Server[] = []
+
+  const listenerFor = (scheme: 'http' | 'https') =>
+    getRequestListener((request, env) => {
+      const incoming = env.incoming as AnyRequest
+      return fetch(request, {
+        remoteAddress: incoming.socket?.remoteAddress ?? '',
+        scheme,
+        httpVersion: incoming.httpVersion === '2.0' ? '2' : '1.1',
+      })
+    })
+
+  const track = (listener: (req: AnyRequest, res: AnyResponse) => Promise<void>) => {
+    return (req: AnyRequest, res: AnyResponse) => {
+      inflight++
+      res.once('close', () => {
+        inflight--
+        if (inflight === 0) onIdle?.()
+      })
+      if (draining && res instanceof ServerResponse) res.shouldKeepAlive = false
+      void listener(req, res)
+    }
+  }
+  const trackSessions = (h2: http2.Http2Server | http2.Http2SecureServer) => {
+    h2.on('session', (session: Http2Session) => {
+      sessions.add(session)
+      session.once('close', () => sessions.delete(session))
+      if (draining) session.close()
+    })
+  }
+  const trackSocket = (socket: net.Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
+
+  const plain = track(listenerFor('http'))
+  const h1 = http.createServer(plain)
+  const h2c = http2.createServer({}, plain)
+  h1Servers.push(h1)
+  trackSessions(h2c)
+  const urls: string[] = []
+
+  try {
+    for (const address of server.listen) {
+      const { host, port } = parseHostPort(address, undefined)!
+      const tcp = net.createServer((socket) => {
+        trackSocket(socket)
+        sniffProtocol(socket, (protocol) => (protocol === 'h2c' ? h2c : h1).emit('connection', socket))
+      })
+      const bound = await listen(tcp, host, port, address)
+      listening.push(tcp)
+      urls.push(`http://${formatHostPort({ host, port: bound })}`)
+    }
+    for (const tls of server.tls) {
+      const { host, port } = parseHostPort(tls.listen, undefined)!
+      const secure = http2.createSecureServer(
+        {
+          cert: readPem(configDir, tls.cert, 'certificate'),
+          key: readPem(configDir, tls.key, 'key'),
+          allowHTTP1: true,
+        },
+        track(listenerFor('https')),
+      )
+      trackSessions(secure)
+      secure.on('connection', trackSocket)
+      secure.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true))
+      const bound = await listen(secure, host, port, tls.listen)
+      listening.push(secure)
+      urls.push(`https://${formatHostPort({ host, port: bound })}`)
+    }
+  } catch (error) {
+    for (const s of listening) s.close()
+    throw error
+  }
+
+  return {
+    urls,
+    async drain(timeoutMs) {
+      draining = true
+      for (const s of listening) s.close()
+      for (const session of sessions) session.close() // GOAWAY: streams in flight finish, no new ones
+      for (const s of h1Servers) s.closeIdleConnections()
+      if (inflight > 0) {
+        await new Promise<void>((done) => {
+          const timer = setTimeout(done, timeoutMs)
+          onIdle = () => {
+            clearTimeout(timer)
+            done()
+          }
+        })
+      }
+      for (const socket of sockets) socket.destroy()
+      for (const session of sessions) session.destroy()
+    },
+  }
+}
+
+function readPem(configDir: string, file: string, what: string): Buffer {
+  const path = resolve(configDir, file)
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new ListenError(`cannot read TLS ${what} ${path} (${code})`)
+  }
+}
+
+function listen(server: net.Server, host: string, port: number, label: string): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : error.code === 'EACCES'
+            ? 'permission denied'
+            : error.code === 'EADDRNOTAVAIL'
+              ? 'address not available on this machine'
+              : (error.code ?? error.message)
+      reject(new ListenError(`cannot listen on ${label}: ${reason}`))
+    }
+    server.once('error', onError)
+    server.listen({ host, port }, () => {
+      server.off('error', onError)
+      resolveListen((server.address() as net.AddressInfo).port)
+    })
+  })
+}

@@ -1,0 +1,71 @@
+/**
+ * @module
+ * `sluice run` on Node: load and validate the config, start listeners, watch for changes,
+ * drain on SIGTERM/SIGINT. Returns the process exit code for start-up failures.
+ */
+import { dirname, resolve } from 'node:path'
+import { formatIssue } from '../../config/issues.ts'
+import { loadConfigFile } from '../../config/load.ts'
+import { ConfigReloader } from '../../config/reloader.ts'
+import { Gateway } from '../../core/gateway.ts'
+import { builtinPlugins } from '../../plugins/index.ts'
+import { VERSION } from '../../version.ts'
+import { ListenError, startNodeListeners } from './listeners.ts'
+import { createProcessLogger } from './logger.ts'
+import { NodeUpstreamClient } from './upstream.ts'
+
+export async function runNode(configPath: string): Promise<number> {
+  const path = resolve(configPath)
+  const logger = createProcessLogger()
+  const loaded = await loadConfigFile(path, { plugins: builtinPlugins })
+  if (!loaded.ok) {
+    for (const issue of loaded.issues) logger.error(formatIssue(issue))
+    return 1
+  }
+
+  const upstream = new NodeUpstreamClient()
+  const gateway = new Gateway({
+    plugins: builtinPlugins,
+    deps: { upstream, logger, configDir: dirname(path) },
+  })
+  gateway.swap(gateway.compile(loaded.config))
+
+  let listeners: Awaited<ReturnType<typeof startNodeListeners>>
+  try {
+    listeners = await startNodeListeners(loaded.config.server, dirname(path), gateway.fetch)
+  } catch (error) {
+    if (error instanceof ListenError) {
+      logger.error(error.message)
+      return 1
+    }
+    throw error
+  }
+  const routes = gateway.snapshot?.routeCount ?? 0
+  logger.info(
+    `sluice ${VERSION} on node ${process.versions.node}: ${routes} routes from ${path}; listening on ${listeners.urls.join(', ')}`,
+  )
+
+  const reloader = new ConfigReloader({ path, gateway, plugins: builtinPlugins, logger, text: loaded.text })
+  reloader.watch()
+  process.on('SIGHUP', () => void reloader.reload('SIGHUP'))
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting without waiting`)
+      process.exit(1)
+    }
+    stopping = true
+    const timeout = gateway.snapshot?.config.server.drain_timeout ?? 10000
+    logger.info(`${signal}: no longer accepting; draining requests in flight (up to ${timeout} ms)`)
+    reloader.stop()
+    await listeners.drain(timeout)
+    upstream.close()
+    logger.flush()
+    logger.info('stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+  return 0
+}

@@ -1,0 +1,106 @@
+/**
+ * @module
+ * Hot reload: watches the config file's directory (so editors' atomic renames and Kubernetes
+ * ConfigMap symlink swaps are seen, which a watch on the file itself misses), debounces, loads,
+ * and swaps the gateway's snapshot only when the new file is valid. A bad file changes nothing:
+ * the old config keeps serving and the log says where the new one is wrong.
+ */
+import { type FSWatcher, watch } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Gateway } from '../core/gateway.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Plugin } from '../core/plugin.ts'
+import { formatIssue } from './issues.ts'
+import { loadConfigFile } from './load.ts'
+
+const DEBOUNCE_MS = 50
+
+export class ConfigReloader {
+  readonly #path: string
+  readonly #gateway: Gateway
+  readonly #plugins: readonly Plugin[]
+  readonly #logger: Logger
+  #lastText: string
+  #running: Promise<void> | undefined
+  #again = false
+  #watcher: FSWatcher | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(options: {
+    path: string
+    gateway: Gateway
+    plugins: readonly Plugin[]
+    logger: Logger
+    text: string
+  }) {
+    this.#path = options.path
+    this.#gateway = options.gateway
+    this.#plugins = options.plugins
+    this.#logger = options.logger
+    this.#lastText = options.text
+  }
+
+  /** Reloads now (SIGHUP) or after a burst of file events; concurrent calls coalesce. */
+  reload(reason: string): Promise<void> {
+    if (this.#running) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = this.#reloadOnce(reason).finally(() => {
+      this.#running = undefined
+      if (this.#again) {
+        this.#again = false
+        void this.reload(reason)
+      }
+    })
+    return this.#running
+  }
+
+  async #reloadOnce(reason: string): Promise<void> {
+    const result = await loadConfigFile(this.#path, { plugins: this.#plugins })
+    if (result.text !== undefined && result.text === this.#lastText) return
+    if (!result.ok) {
+      if (result.text !== undefined) this.#lastText = result.text
+      this.#logger.error(
+        `config reload (${reason}) rejected, still serving the previous config:\n  ${result.issues.map(formatIssue).join('\n  ')}`,
+      )
+      return
+    }
+    const previous = this.#gateway.snapshot?.config
+    let snapshot: ReturnType<Gateway['compile']>
+    try {
+      snapshot = this.#gateway.compile(result.config)
+    } catch (error) {
+      this.#logger.error(
+        `config reload (${reason}) failed to compile, still serving the previous config: ${error}`,
+      )
+      return
+    }
+    this.#lastText = result.text
+    this.#gateway.swap(snapshot)
+    this.#logger.info(`config reloaded (${reason}): ${snapshot.routeCount} routes`)
+    if (previous && listenersOf(previous) !== listenersOf(result.config)) {
+      this.#logger.warn('listener changes ([server] listen/tls) take effect after a restart')
+    }
+  }
+
+  watch(): void {
+    const file = this.#path.slice(dirname(this.#path).length + 1)
+    this.#watcher = watch(dirname(this.#path), (_event, name) => {
+      // Any event in the directory may be a swap of the file (rename, symlink flip such as
+      // Kubernetes' `..data`); reading a file we did not need to is cheap, and unchanged text is ignored.
+      if (name !== null && name !== file && !name.startsWith('..')) return
+      clearTimeout(this.#timer)
+      this.#timer = setTimeout(() => void this.reload('file changed'), DEBOUNCE_MS)
+    })
+    this.#watcher.on('error', (error) => this.#logger.warn(`config watch stopped: ${error.message}`))
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer)
+    this.#watcher?.close()
+  }
+}
+
+const listenersOf = (config: { server: { listen: readonly string[]; tls: readonly unknown[] } }) =>
+  JSON.stringify([config.server.listen, config.server.tls])

@@ -1,0 +1,110 @@
+/**
+ * @module
+ * The runtime-agnostic gateway: a Hono app answering from the current snapshot. Adapters call
+ * `fetch(request, connInfo)`; reloads call `swap(snapshot)`. Swapping is one assignment, and
+ * each request reads the snapshot once at its start, so requests in flight finish on the
+ * config they started with.
+ */
+import { Hono } from 'hono'
+import type { GatewayConfig } from '../config/schema.ts'
+import { errorResponse, GatewayError } from './errors.ts'
+import type { Logger } from './logger.ts'
+import type { ConnInfo, Deps, GatewayContext, GatewayEnv, Plugin } from './plugin.ts'
+import { authorityOf, hostnameOf } from './request.ts'
+import { compileSnapshot, type Snapshot } from './snapshot.ts'
+
+export interface GatewayOptions {
+  readonly plugins: readonly Plugin[]
+  readonly deps: Deps
+}
+
+export class Gateway {
+  readonly #plugins: readonly Plugin[]
+  readonly #deps: Deps
+  readonly #logger: Logger
+  #snapshot: Snapshot | undefined
+  readonly app: Hono<GatewayEnv>
+
+  constructor(options: GatewayOptions) {
+    this.#plugins = options.plugins
+    this.#deps = options.deps
+    this.#logger = options.deps.logger
+    this.app = new Hono<GatewayEnv>()
+    this.app.all('*', (c) => this.#handle(c))
+  }
+
+  /** Compiles `config` (throws only on programming errors: the config is already validated). */
+  compile(config: GatewayConfig): Snapshot {
+    return compileSnapshot(config, this.#plugins, this.#deps, this.#toResponse)
+  }
+
+  /** Makes `snapshot` answer every request that starts from now on. */
+  swap(snapshot: Snapshot): void {
+    this.#snapshot = snapshot
+  }
+
+  get snapshot(): Snapshot | undefined {
+    return this.#snapshot
+  }
+
+  readonly fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> =>
+    this.app.fetch(request, conn)
+
+  async #handle(c: GatewayContext): Promise<Response> {
+    const snapshot = this.#snapshot
+    const started = performance.now()
+    let response: Response
+    if (!snapshot) {
+      response = errorResponse('SHUTTING_DOWN', 'gateway is starting')
+    } else {
+      const url = c.req.url
+      const match = snapshot.router.match(c.req.method, hostnameOf(authorityOf(url)), c.req.path)
+      if (match.kind === 'found') {
+        c.set('routeId', match.value.id)
+        c.set('pathSuffix', match.suffix)
+        response = await match.value.handle(c)
+      } else if (match.kind === 'method-not-allowed') {
+        response = errorResponse('METHOD_NOT_ALLOWED', `method ${c.req.method} not allowed here`, {
+          allow: match.allow.join(', '),
+        })
+      } else {
+        response = errorResponse('NO_ROUTE', `no route for ${c.req.method} ${c.req.path}`)
+      }
+    }
+    if (snapshot?.config.server.access_log !== false) this.#logAccess(c, response, started)
+    return response
+  }
+
+  #logAccess(c: GatewayContext, response: Response, started: number): void {
+    this.#logger.access({
+      time: new Date().toISOString(),
+      remote_addr: c.env.remoteAddress,
+      protocol: c.env.httpVersion === '2' ? 'HTTP/2' : 'HTTP/1.1',
+      method: c.req.method,
+      path: c.req.path,
+      status: response.status,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      route: c.get('routeId') ?? null,
+      request_id: c.get('requestId') ?? null,
+      upstream: c.get('upstream') ?? null,
+    })
+  }
+
+  readonly #toResponse = (error: unknown, c: GatewayContext): Response => {
+    if (error instanceof GatewayError) {
+      if (error.status >= 500) {
+        this.#logger.warn(`route ${c.get('routeId')}: ${error.code}: ${error.message}${causeOf(error)}`)
+      }
+      return error.toResponse()
+    }
+    this.#logger.error(
+      `route ${c.get('routeId')}: unexpected error: ${(error as Error)?.stack ?? String(error)}`,
+    )
+    return errorResponse('INTERNAL', 'internal error')
+  }
+}
+
+function causeOf(error: Error): string {
+  const cause = error.cause
+  return cause instanceof Error ? ` (${cause.message})` : ''
+}

@@ -1,0 +1,71 @@
+/**
+ * @module
+ * The plugin contract. A plugin is a name, a strict zod schema (validated when the config loads,
+ * so errors carry the TOML key path), a phase and a priority; `create` runs once per route per
+ * config snapshot and returns a Hono middleware. Capabilities (outbound HTTP, logging) arrive
+ * through `Deps`, never through imports, so plugins run unchanged on every runtime.
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import type { z } from 'zod'
+import type { UpstreamClient } from '../upstream/types.ts'
+import type { Logger } from './logger.ts'
+
+/**
+ * Phases in the order their middlewares wrap each other (outermost first). `upstream` is the
+ * terminal phase: exactly one terminal plugin (or the route's `upstream` proxy) answers.
+ * `log` and `response` plugins do their work after `await next()`, so they sit just outside
+ * the terminal handler; `log` wraps `response` to see the final response.
+ */
+export const PHASES = ['rewrite', 'access', 'log', 'response', 'upstream'] as const
+export type Phase = (typeof PHASES)[number]
+
+/** What the runtime adapter tells the core about the client's connection. */
+export interface ConnInfo {
+  readonly remoteAddress: string
+  readonly scheme: 'http' | 'https'
+  readonly httpVersion: '1.1' | '2'
+}
+
+export interface GatewayVariables {
+  routeId: string
+  /** The upstream node or function host that answered, for the access log. */
+  upstream: string
+  requestId: string
+  /** Request headers as plugins modified them; created on first write (see request-headers.ts). */
+  requestHeaders: Headers
+  /** For prefix routes (`/api/*`): the part of the path after the prefix. */
+  pathSuffix: string
+}
+
+export interface GatewayEnv {
+  Bindings: ConnInfo
+  Variables: GatewayVariables
+}
+
+export type GatewayContext = Context<GatewayEnv>
+export type GatewayMiddleware = MiddlewareHandler<GatewayEnv>
+
+export interface Deps {
+  readonly upstream: UpstreamClient
+  readonly logger: Logger
+  /** Directory of the config file: relative paths in plugin configs resolve against it. */
+  readonly configDir: string
+}
+
+export interface Plugin<S extends z.ZodType = z.ZodType> {
+  /** Key under `[routes.plugins.<name>]` and `[plugins.<name>]` in gateway.toml. */
+  readonly name: string
+  readonly schema: S
+  readonly phase: Phase
+  /** Higher runs first within a phase (APISIX/Kong semantics). */
+  readonly priority: number
+  /** Terminal plugins (phase `upstream`) may only be set on routes, never globally. */
+  create(config: z.output<S>, deps: Deps): GatewayMiddleware
+}
+
+/** Identity helper that keeps the config type of `create` tied to the schema. */
+export function definePlugin<S extends z.ZodType>(plugin: Plugin<S>): Plugin<S> {
+  return plugin
+}
+
+export const isTerminal = (plugin: Plugin): boolean => plugin.phase === 'upstream'

@@ -1,0 +1,77 @@
+/**
+ * @module
+ * The `[routes.upstream]` proxy: weighted round robin over nodes, one more node tried when a
+ * connect fails (nothing was sent, so it is safe for any method), bodies streamed both ways.
+ */
+
+import { formatHostPort, parseHostPort } from '../../config/address.ts'
+import type { UpstreamConfig } from '../../config/schema.ts'
+import { forwardRequestHeaders, forwardResponse } from '../../core/forward.ts'
+import type { Deps, GatewayMiddleware } from '../../core/plugin.ts'
+import { authorityOf, pathAndQueryOf } from '../../core/request.ts'
+import { toGatewayError } from '../../upstream/errors.ts'
+import { type OutboundRequest, UpstreamError } from '../../upstream/types.ts'
+import { RoundRobin, type WeightedNode } from './balancer.ts'
+
+interface Node extends WeightedNode {
+  /** "host:port" for Host headers and logs. */
+  readonly address: string
+}
+
+function nodesOf(config: UpstreamConfig): Node[] {
+  const defaultPort = config.scheme === 'https' ? 443 : 80
+  const list = Array.isArray(config.nodes)
+    ? config.nodes
+    : Object.entries(config.nodes).map(([key, weight]) => ({ ...parseHostPort(key, defaultPort)!, weight }))
+  return list.map((n) => ({ ...n, address: formatHostPort(n) }))
+}
+
+export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayMiddleware {
+  const balancer = new RoundRobin(nodesOf(config))
+  const attempts = 1 + Math.min(config.retries ?? 1, balancer.size - 1)
+  const defaultPort = config.scheme === 'https' ? 443 : 80
+  const pool = {
+    keepalive: config.keepalive_pool.size > 0,
+    size: config.keepalive_pool.size,
+    idleTimeout: config.keepalive_pool.idle_timeout,
+  }
+
+  return async function proxyHandler(c) {
+    const tried = new Set<Node>()
+    let lastError: unknown
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const node = balancer.pick(tried)
+      if (!node) break
+      tried.add(node)
+      c.set('upstream', node.address)
+      const host =
+        config.pass_host === 'pass'
+          ? authorityOf(c.req.url)
+          : config.pass_host === 'node'
+            ? node.port === defaultPort
+              ? node.host
+              : node.address
+            : (config.upstream_host as string)
+      const request: OutboundRequest = {
+        origin: { scheme: config.scheme, host: node.host, port: node.port },
+        method: c.req.method,
+        path: pathAndQueryOf(c.req.url),
+        headers: forwardRequestHeaders(c, { host }),
+        body: c.req.raw.body,
+        timeouts: config.timeout,
+        pool,
+        tlsVerify: config.tls.verify,
+        servername: config.pass_host === 'rewrite' ? config.upstream_host : undefined,
+        signal: c.req.raw.signal,
+      }
+      try {
+        return forwardResponse(await deps.upstream.send(request))
+      } catch (error) {
+        lastError = error
+        if (!(error instanceof UpstreamError && error.nothingSent)) break
+        deps.logger.warn(`upstream ${node.address} for route ${c.get('routeId')}: ${error.message}`)
+      }
+    }
+    throw toGatewayError(lastError, 'upstream')
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * @module
+ * `request-id`: every request carries an id. A well-formed id from the client is kept (so a
+ * trace spans systems); otherwise a UUID is made. The id goes to the upstream, back to the
+ * client, and into the access log.
+ */
+import { z } from 'zod'
+import { definePlugin } from '../../core/plugin.ts'
+import { mutableRequestHeaders } from '../../core/request.ts'
+
+const schema = z.strictObject({
+  header_name: z
+    .string()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name')
+    .default('X-Request-Id'),
+})
+
+/** Printable ASCII without spaces, bounded: anything else from a client is replaced. */
+const ACCEPTABLE_ID = /^[\x21-\x7e]{1,200}$/
+
+export const requestId = definePlugin({
+  name: 'request-id',
+  schema,
+  phase: 'rewrite',
+  priority: 12015,
+  create(config) {
+    const header = config.header_name.toLowerCase()
+    return async function requestIdMiddleware(c, next) {
+      const given = c.req.header(header)
+      const id = given !== undefined && ACCEPTABLE_ID.test(given) ? given : crypto.randomUUID()
+      if (id !== given) mutableRequestHeaders(c).set(header, id)
+      c.set('requestId', id)
+      await next()
+      c.header(config.header_name, id)
+    }
+  },
+})

@@ -1,0 +1,25 @@
+/**
+ * @module
+ * Maps outbound failures to the gateway's answers: nothing reachable -> 502, too slow -> 504.
+ */
+import { GatewayError } from '../core/errors.ts'
+import { UpstreamError } from './types.ts'
+
+/** `what` names the target for the client ("upstream", "function"); never include secrets. */
+export function toGatewayError(error: unknown, what: string): GatewayError {
+  if (error instanceof GatewayError) return error
+  if (!(error instanceof UpstreamError)) {
+    return new GatewayError('UPSTREAM_RESET', `${what} failed`, { cause: error })
+  }
+  switch (error.failure) {
+    case 'connect':
+      return new GatewayError('UPSTREAM_CONNECT', `cannot connect to the ${what}`, { cause: error })
+    case 'connect-timeout':
+      return new GatewayError('UPSTREAM_TIMEOUT', `timed out connecting to the ${what}`, { cause: error })
+    case 'timeout':
+      return new GatewayError('UPSTREAM_TIMEOUT', `the ${what} did not answer in time`, { cause: error })
+    case 'reset':
+    case 'aborted':
+      return new GatewayError('UPSTREAM_RESET', `the ${what} closed the connection`, { cause: error })
+  }
+}
