@@ -40,11 +40,6 @@ export async function runNode(configPath: string): Promise<number> {
     }
     throw error
   }
-  const routes = gateway.snapshot?.routeCount ?? 0
-  logger.info(
-    `sluice ${VERSION} on node ${process.versions.node}: ${routes} routes from ${path}; listening on ${listeners.urls.join(', ')}`,
-  )
-
   const reloader = new ConfigReloader({ path, gateway, plugins: builtinPlugins, logger, text: loaded.text })
   reloader.watch()
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'))
@@ -67,5 +62,11 @@ export async function runNode(configPath: string): Promise<number> {
   }
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
+
+  // Printed last: once a supervisor (or test) sees it, signals are handled.
+  const routes = gateway.snapshot?.routeCount ?? 0
+  logger.info(
+    `sluice ${VERSION} on node ${process.versions.node}: ${routes} routes from ${path}; listening on ${listeners.urls.join(', ')}`,
+  )
   return 0
 }
