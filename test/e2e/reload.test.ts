@@ -96,7 +96,7 @@ describe('hot reload', () => {
         gateway.configPath,
         `${config(mock('/keep', 'kept'))}\n[[routes]]\nuri = "/bad"\n[routes.upstream]\nnodes = { "127.0.0.1:1" = 1 }\ntimeout = { connect = 0 }\n`,
       )
-      const logged = await gateway.waitForStderr(/rejected[^]*/, 5000, from)
+      const logged = await gateway.waitForStderr(/rejected[\s\S]*/, 5000, from)
       assert.match(logged, /gateway\.toml:\d+: routes\[1\]\.upstream\.timeout\.connect: must be >= 1/)
       const res = await fetch(`${gateway.url}/keep`)
       assert.equal(await res.text(), 'kept')
@@ -105,7 +105,7 @@ describe('hot reload', () => {
       const syntax = gateway.stderr().length
       await writeFile(gateway.configPath, `${config(mock('/keep', 'kept'))}\nthis is = = not toml\n`)
       assert.match(
-        await gateway.waitForStderr(/rejected[^]*/, 5000, syntax),
+        await gateway.waitForStderr(/rejected[\s\S]*/, 5000, syntax),
         /gateway\.toml:\d+: invalid TOML/,
       )
       assert.equal(await (await fetch(`${gateway.url}/keep`)).text(), 'kept')
