@@ -33,11 +33,18 @@ export function substituteEnv(
     })
   }
   if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, issues, [...path, i]))
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (isPlainTable(value)) {
     const out: Record<string, unknown> = {}
     for (const [key, item] of Object.entries(value))
       out[key] = substituteEnv(item, env, issues, [...path, key])
     return out
   }
   return value
+}
+
+/** TOML tables: smol-toml makes them with a null prototype; dates and other objects are left alone. */
+function isPlainTable(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === null || proto === Object.prototype
 }

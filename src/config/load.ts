@@ -58,21 +58,22 @@ export function parseConfigText(text: string, options: LoadOptions): LoadResult 
 
   const envIssues: EnvIssue[] = []
   const substituted = substituteEnv(document, options.env ?? process.env, envIssues)
-  if (envIssues.length > 0) {
-    return {
-      ok: false,
-      text,
-      issues: envIssues.map((issue) => ({ ...issue, file, line: locateLine(text, issue.path) })),
-    }
-  }
+  const envConfigIssues: ConfigIssue[] = envIssues.map((issue) => ({
+    ...issue,
+    file,
+    line: locateLine(text, issue.path),
+  }))
 
   const schema = buildConfigSchema(options.plugins)
   const result = schema.safeParse(substituted)
-  if (!result.success) {
-    const issues = result.error.issues.flatMap((issue) =>
-      zodIssueToConfigIssues(issue, file, text, options.plugins),
-    )
-    return { ok: false, text, issues }
+  if (!result.success || envConfigIssues.length > 0) {
+    const schemaIssues = result.success
+      ? []
+      : result.error.issues.flatMap((issue) => zodIssueToConfigIssues(issue, file, text, options.plugins))
+    // A missing variable leaves an empty string behind; the schema's complaint about that value
+    // would only repeat the real cause.
+    const caused = (issue: ConfigIssue) => envIssues.some((env) => startsWith(issue.path, env.path))
+    return { ok: false, text, issues: [...envConfigIssues, ...schemaIssues.filter((i) => !caused(i))] }
   }
   return { ok: true, text, config: deepFreeze(result.data) }
 }
@@ -107,6 +108,10 @@ function unknownPluginMessage(
     .map((p) => p.name)
     .join(', ')
   return `unknown plugin (known: ${names})`
+}
+
+function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment)
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,0 +1,252 @@
+/**
+ * The process as operators meet it: graceful shutdown, start-up failures with one-line reasons
+ * and exit codes, the CLI's validate/schema/version commands, and TLS listeners with ALPN.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import https from 'node:https'
+import net from 'node:net'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { TLSSocket } from 'node:tls'
+import { promisify } from 'node:util'
+import { makeTempDir, ROOT, runCli, startGateway } from '../helpers/gateway.ts'
+import { h2connect, h2once, h2request } from '../helpers/h2.ts'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts'
+
+const run = promisify(execFile)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('graceful shutdown', () => {
+  let slow: TestUpstream
+  before(async () => {
+    slow = await startUpstream((_req, res) => setTimeout(() => res.end('finished'), 800))
+  })
+  after(() => slow?.close())
+
+  test('SIGTERM stops accepting, lets h1 and h2 requests in flight finish, and exits 0', async () => {
+    const gateway = await startGateway(`[server]
+listen = ["127.0.0.1:0"]
+[[routes]]
+uri = "/slow"
+[routes.upstream]
+nodes = { "${slow.address}" = 1 }
+`)
+    const port = Number(new URL(gateway.url).port)
+    const session = h2connect(gateway.url)
+    session.on('error', () => {})
+    const h1 = fetch(`${gateway.url}/slow`).then(async (r) => ({ status: r.status, body: await r.text() }))
+    const h2 = h2request(session, '/slow')
+    await sleep(250)
+    const exit = gateway.stop('SIGTERM')
+    await sleep(100)
+    await assert.rejects(
+      new Promise((ok, fail) => net.connect(port, '127.0.0.1').on('connect', ok).on('error', fail)),
+      /ECONNREFUSED/,
+      'no new connections once draining',
+    )
+    assert.deepEqual(await h1, { status: 200, body: 'finished' })
+    const h2res = await h2
+    assert.equal(h2res.status, 200)
+    assert.equal(h2res.body.toString(), 'finished')
+    assert.equal(await exit, 0)
+    assert.match(gateway.stderr(), /SIGTERM: no longer accepting/)
+    session.destroy()
+  })
+})
+
+describe('start-up failures', () => {
+  test('a port already in use: exit 1 and one line saying so', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok))
+    const { port } = blocker.address() as net.AddressInfo
+    try {
+      const dir = await makeTempDir()
+      const file = join(dir, 'gateway.toml')
+      await writeFile(file, `[server]\nlisten = ["127.0.0.1:${port}"]\n`)
+      const result = await runCli(['run', '--config', file])
+      assert.equal(result.code, 1)
+      assert.equal(
+        result.stderr.trim(),
+        `sluice error: cannot listen on 127.0.0.1:${port}: address already in use`,
+      )
+    } finally {
+      blocker.close()
+    }
+  })
+
+  test('an unreadable TLS certificate: exit 1 naming the file', async () => {
+    const dir = await makeTempDir()
+    const file = join(dir, 'gateway.toml')
+    await writeFile(
+      file,
+      `[server]\nlisten = ["127.0.0.1:0"]\n[[server.tls]]\nlisten = "127.0.0.1:0"\ncert = "missing.crt"\nkey = "missing.key"\n`,
+    )
+    const result = await runCli(['run', '--config', file])
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      new RegExp(`cannot read TLS certificate ${join(dir, 'missing.crt')} \\(ENOENT\\)`),
+    )
+  })
+
+  test('an invalid config: exit 1 with every error, and no secret values in the output', async () => {
+    const dir = await makeTempDir()
+    const file = join(dir, 'gateway.toml')
+    await writeFile(
+      file,
+      `[server]
+listen = ["127.0.0.1:0"]
+[[routes]]
+uri = "/a"
+methods = ["FETCH"]
+[routes.plugins.mocking]
+body = "\${SLUICE_TEST_SECRET}"
+[[routes]]
+uri = "/b"
+[routes.plugins.mocking]
+body = "\${SLUICE_TEST_UNSET_VARIABLE}"
+`,
+    )
+    const secret = 'top-secret-value-123'
+    const result = await runCli(['run', '--config', file], { env: { SLUICE_TEST_SECRET: secret } })
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      /gateway\.toml:11: routes\[1\]\.plugins\.mocking\.body: environment variable SLUICE_TEST_UNSET_VARIABLE is not set/,
+    )
+    assert.ok(!result.stderr.includes(secret))
+
+    const validate = await runCli(['validate', '--config', file], {
+      env: { SLUICE_TEST_SECRET: secret, SLUICE_TEST_UNSET_VARIABLE: 'x' },
+    })
+    assert.equal(validate.code, 1)
+    assert.match(validate.stderr, /gateway\.toml:5: routes\[0\]\.methods\[0\]: Invalid option/)
+    assert.ok(!validate.stderr.includes(secret))
+  })
+})
+
+describe('CLI', () => {
+  test('validate: exit 0 for the shipped gateway.toml', async () => {
+    const result = await runCli(['validate', '--config', join(ROOT, 'gateway.toml')])
+    assert.equal(result.code, 0)
+    assert.match(result.stdout, /valid \(3 routes\)/)
+  })
+
+  test('validate: exit 1 listing all errors', async () => {
+    const dir = await makeTempDir()
+    const file = join(dir, 'gateway.toml')
+    await writeFile(file, `[server]\nlisten = ["nowhere"]\nbogus = 1\n[[routes]]\nuri = "/x"\n`)
+    const result = await runCli(['validate', '--config', file])
+    assert.equal(result.code, 1)
+    const lines = result.stderr.trim().split('\n')
+    assert.ok(
+      lines.some((l) => /^gateway\.toml:2: server\.listen\[0\]: must be "host:port"/.test(l)),
+      result.stderr,
+    )
+    assert.ok(
+      lines.some((l) => /^gateway\.toml:3: server\.bogus: unknown key$/.test(l)),
+      result.stderr,
+    )
+    assert.ok(
+      lines.some((l) => /^gateway\.toml:4: routes\[0\]: needs an `upstream` or a terminal plugin/.test(l)),
+      result.stderr,
+    )
+  })
+
+  test('schema prints a JSON Schema of the config; --version matches package.json', async () => {
+    const schema = await runCli(['schema'])
+    assert.equal(schema.code, 0)
+    const parsed = JSON.parse(schema.stdout) as { $schema: string; properties: Record<string, unknown> }
+    assert.match(parsed.$schema, /json-schema\.org/)
+    assert.deepEqual(Object.keys(parsed.properties).sort(), ['plugins', 'routes', 'server'])
+
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    const version = await runCli(['--version'])
+    assert.equal(version.stdout.trim(), `sluice ${pkg.version}`)
+    const help = await runCli(['--help'])
+    assert.match(help.stdout, /Usage: sluice/)
+    const unknown = await runCli(['frobnicate'])
+    assert.equal(unknown.code, 2)
+  })
+})
+
+describe('TLS listener', () => {
+  let dir: string
+  let cert: Buffer
+  before(async () => {
+    dir = await makeTempDir()
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'server.key'),
+      '-out',
+      join(dir, 'server.crt'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ])
+    cert = await readFile(join(dir, 'server.crt'))
+  })
+
+  test('negotiates h2 and http/1.1 by ALPN; X-Forwarded-Proto is https', async () => {
+    const gateway = await startGateway(
+      `[server]
+listen = ["127.0.0.1:0"]
+[[server.tls]]
+listen = "127.0.0.1:0"
+cert = "server.crt"
+key = "server.key"
+[[routes]]
+uri = "/echo"
+[routes.plugins.echo]
+`,
+      { dir },
+    )
+    try {
+      const tlsUrl = gateway.urls.find((u) => u.startsWith('https://'))
+      assert.ok(tlsUrl, `a TLS listener in ${gateway.urls.join(', ')}`)
+      const h2 = await h2once(tlsUrl, '/echo', { ca: cert })
+      assert.equal(h2.status, 200)
+      const viaH2 = JSON.parse(h2.body.toString()) as { method: string }
+      assert.equal(viaH2.method, 'GET')
+
+      const h1 = await new Promise<{ alpn: string | false | null; status: number }>((ok, fail) => {
+        const agent = new https.Agent({ ca: cert, ALPNProtocols: ['http/1.1'] })
+        const req = https.request(`${tlsUrl}/echo`, { agent }, (res) => {
+          res.resume()
+          res.on('end', () => {
+            ok({ alpn: (res.socket as TLSSocket).alpnProtocol, status: res.statusCode ?? 0 })
+            agent.destroy()
+          })
+        })
+        req.on('error', fail)
+        req.end()
+      })
+      assert.deepEqual(h1, { alpn: 'http/1.1', status: 200 })
+
+      const curl = await run('curl', [
+        '-sS',
+        '--http2',
+        '--cacert',
+        join(dir, 'server.crt'),
+        '-w',
+        '\n%{http_version}',
+        `${tlsUrl}/echo`,
+      ])
+      assert.equal(curl.stdout.split('\n').pop(), '2')
+    } finally {
+      await gateway.stop()
+    }
+  })
+})
