@@ -42,7 +42,11 @@ export function buildChain(
 ): RouteHandler {
   const middlewares = orderLinks(links).map((link) => link.middleware)
   return async (c) => {
+    let reached = -1
     const dispatch = async (i: number): Promise<void> => {
+      // A plugin calling next() twice would run the terminal twice (a POST sent twice).
+      if (i <= reached) throw new Error('next() called more than once')
+      reached = i
       const middleware = middlewares[i]
       if (!middleware) return
       let result: unknown

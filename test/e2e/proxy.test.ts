@@ -3,13 +3,17 @@
  * hygiene both ways (HTTP/2 clients included), error mapping, and streaming.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
+import { promisify } from 'node:util'
 import { type RunningGateway, startGateway } from '../helpers/gateway.ts'
 import { h2once } from '../helpers/h2.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream.ts'
+
+const run = promisify(execFile)
 
 const route = (uri: string, upstream: string, extra = '') => `
 [[routes]]
@@ -173,6 +177,20 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     const id = made.headers.get('x-request-id')
     assert.match(id ?? '', /^[0-9a-f-]{36}$/)
     assert.equal(a.received[before + 1]?.headers['x-request-id'], id)
+  })
+
+  test('h2load: 2000 concurrent h2c requests through the proxy all succeed', async () => {
+    const { stdout } = await run('h2load', [
+      '-n',
+      '2000',
+      '-c',
+      '4',
+      '-m',
+      '10',
+      `${gateway.url}/weighted/load`,
+    ])
+    assert.match(stdout, /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/)
+    assert.match(stdout, /status codes: 2000 2xx/)
   })
 
   test('the gateway survives an upstream that dies mid-response', async () => {
