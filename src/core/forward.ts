@@ -1,10 +1,11 @@
 /**
  * @module
- * What every outbound call (proxy, serverless functions) does to headers, both ways, the way
+ * What every outbound call (proxy, serverless functions) does to request headers, the way
  * nginx does it: hop-by-hop headers dropped, X-Forwarded-For appended, X-Forwarded-Proto and
- * X-Forwarded-Host set from the connection (clients cannot spoof them), no Via header.
+ * X-Forwarded-Host set from the connection (clients cannot spoof them), no Via. Responses come
+ * back from the `UpstreamClient` with hop-by-hop headers already removed (its contract).
  */
-import { withoutHopByHop } from './headers.ts'
+import { endToEndRecord } from './headers.ts'
 import type { GatewayContext } from './plugin.ts'
 import { authorityOf, requestHeaders } from './request.ts'
 
@@ -15,22 +16,19 @@ export interface ForwardOptions {
   readonly drop?: ReadonlySet<string>
 }
 
-export function forwardRequestHeaders(c: GatewayContext, options: ForwardOptions): Headers {
-  const headers = withoutHopByHop(requestHeaders(c), options.drop)
+export function forwardRequestHeaders(c: GatewayContext, options: ForwardOptions): Record<string, string> {
+  const headers = endToEndRecord(requestHeaders(c), options.drop)
   const clientIp = c.env.remoteAddress
-  const prior = headers.get('x-forwarded-for')
-  headers.set('x-forwarded-for', prior ? `${prior}, ${clientIp}` : clientIp)
-  headers.set('x-forwarded-proto', c.env.scheme)
-  headers.set('x-forwarded-host', authorityOf(c.req.url))
-  headers.set('host', options.host)
+  const prior = headers['x-forwarded-for']
+  headers['x-forwarded-for'] = prior ? `${prior}, ${clientIp}` : clientIp
+  headers['x-forwarded-proto'] = c.env.scheme
+  headers['x-forwarded-host'] = authorityOf(c.req.url)
+  headers.host = options.host
   return headers
 }
 
-/** The upstream's response as the client gets it: same status and body, hop-by-hop headers gone. */
-export function forwardResponse(response: Response): Response {
-  return new Response(response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: withoutHopByHop(response.headers),
-  })
+/** The request body to forward; GET and HEAD carry none (and asking would cost a Request copy on Node). */
+export function forwardBody(c: GatewayContext): ReadableStream<Uint8Array> | null {
+  const method = c.req.method
+  return method === 'GET' || method === 'HEAD' ? null : c.req.raw.body
 }

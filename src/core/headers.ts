@@ -19,37 +19,42 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ])
 
-/** True when `name` (lower case) is hop-by-hop, either always or because `Connection` names it. */
-function connectionNamed(headers: Headers): Set<string> | undefined {
-  const value = headers.get('connection')
-  if (!value) return undefined
+/** Decides, for one message, whether a (lower-case) header name is hop-by-hop. */
+export type HopFilter = (name: string) => boolean
+
+/**
+ * A filter for a message whose `Connection` header value is `connection` (or null): the fixed
+ * hop-by-hop set plus every header that Connection names.
+ */
+export function hopByHopFilter(connection: string | null | undefined): HopFilter {
+  if (!connection) return isAlwaysHopByHop
   const named = new Set<string>()
-  for (const token of value.split(',')) {
+  for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase()
     if (name) named.add(name)
   }
-  return named
+  return (name) => HOP_BY_HOP.has(name) || named.has(name)
 }
 
-/** Copies `source` without hop-by-hop headers (and without the ones its Connection header names). */
-export function withoutHopByHop(source: Headers, extraDrop?: ReadonlySet<string>): Headers {
-  const named = connectionNamed(source)
-  const out = new Headers()
+const isAlwaysHopByHop: HopFilter = (name) => HOP_BY_HOP.has(name)
+
+/** Copies `source` without hop-by-hop headers, as a plain record (cheaper than Headers). */
+export function endToEndRecord(source: Headers, drop?: ReadonlySet<string>): Record<string, string> {
+  const isHop = hopByHopFilter(source.get('connection'))
+  const out: Record<string, string> = {}
   for (const [name, value] of source) {
-    if (HOP_BY_HOP.has(name) || named?.has(name) || extraDrop?.has(name)) continue
-    if (name === 'set-cookie') continue // appended one by one below: Headers joins them otherwise
-    out.append(name, value)
+    if (isHop(name) || drop?.has(name)) continue
+    out[name] = value
   }
-  for (const cookie of source.getSetCookie()) out.append('set-cookie', cookie)
   return out
 }
 
-/** Removes hop-by-hop headers in place (for Headers the gateway owns). */
+/** Removes hop-by-hop headers in place (for responses from fetch-based clients). */
 export function stripHopByHop(headers: Headers): void {
-  const named = connectionNamed(headers)
+  const isHop = hopByHopFilter(headers.get('connection'))
   const doomed: string[] = []
   for (const name of headers.keys()) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) doomed.push(name)
+    if (isHop(name)) doomed.push(name)
   }
   for (const name of doomed) headers.delete(name)
 }

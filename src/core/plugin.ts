@@ -7,7 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
-import type { UpstreamClient } from '../upstream/types.ts'
+import type { ClientGone, UpstreamClient } from '../upstream/types.ts'
 import type { Logger } from './logger.ts'
 
 /**
@@ -24,6 +24,11 @@ export interface ConnInfo {
   readonly remoteAddress: string
   readonly scheme: 'http' | 'https'
   readonly httpVersion: '1.1' | '2'
+  /**
+   * Subscribes to the client going away before its response is complete; returns an
+   * unsubscribe. (A listener, not `request.signal`: on Node the signal costs a full Request.)
+   */
+  readonly onClientGone?: ClientGone
 }
 
 export interface GatewayVariables {

@@ -36,8 +36,8 @@ export interface OutboundRequest {
   readonly method: string
   /** Path and query, already encoded: sent as is. */
   readonly path: string
-  /** Final headers, hop-by-hop already removed; `host` included. */
-  readonly headers: Headers
+  /** Final headers (lower-case names), hop-by-hop already removed; `host` included. */
+  readonly headers: Readonly<Record<string, string>>
   readonly body: ReadableStream<Uint8Array> | Uint8Array | null
   readonly timeouts: Timeouts
   readonly pool: PoolOptions
@@ -45,9 +45,11 @@ export interface OutboundRequest {
   readonly tlsVerify: boolean
   /** TLS SNI / certificate name; defaults to origin.host. */
   readonly servername?: string | undefined
-  /** Aborts the exchange, e.g. when the client went away. */
-  readonly signal?: AbortSignal | undefined
+  /** Subscribes to the client going away (aborts the exchange); returns an unsubscribe. */
+  readonly onClientGone?: ClientGone | undefined
 }
+
+export type ClientGone = (listener: () => void) => () => void
 
 export type UpstreamFailure =
   /** Could not connect (refused, unreachable, DNS, TLS handshake): nothing was sent. */
@@ -58,7 +60,7 @@ export type UpstreamFailure =
   | 'timeout'
   /** Connected, then the connection failed before a response head arrived. */
   | 'reset'
-  /** The client went away (signal aborted). */
+  /** The client went away (onClientGone fired). */
   | 'aborted'
 
 export class UpstreamError extends Error {
@@ -77,8 +79,9 @@ export class UpstreamError extends Error {
 
 export interface UpstreamClient {
   /**
-   * Sends the request and resolves with the response head and a streaming body. Rejects with
-   * `UpstreamError` only; the body stream errors if the upstream fails mid-body.
+   * Sends the request and resolves with the response head and a streaming body, hop-by-hop
+   * headers already removed (see core/headers.ts). Rejects with `UpstreamError` only; the
+   * body stream errors if the upstream fails mid-body.
    */
   send(request: OutboundRequest): Promise<Response>
   /** Closes pooled connections (shutdown). */

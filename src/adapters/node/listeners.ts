@@ -49,10 +49,18 @@ export async function startNodeListeners(
   const listenerFor = (scheme: 'http' | 'https') =>
     getRequestListener((request, env) => {
       const incoming = env.incoming as AnyRequest
+      const outgoing = env.outgoing as AnyResponse
       return fetch(request, {
         remoteAddress: incoming.socket?.remoteAddress ?? '',
         scheme,
         httpVersion: incoming.httpVersion === '2.0' ? '2' : '1.1',
+        onClientGone(listener) {
+          const onClose = () => {
+            if (!outgoing.writableFinished) listener()
+          }
+          outgoing.once('close', onClose)
+          return () => outgoing.off('close', onClose)
+        },
       })
     })
 

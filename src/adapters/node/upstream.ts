@@ -11,6 +11,7 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import type { Socket } from 'node:net'
+import { hopByHopFilter } from '../../core/headers.ts'
 import type { OutboundRequest, PoolOptions, UpstreamClient } from '../../upstream/types.ts'
 import { UpstreamError } from '../../upstream/types.ts'
 
@@ -51,14 +52,12 @@ export class NodeUpstreamClient implements UpstreamClient {
     return new Promise<Response>((resolve, reject) => {
       let connected = false
       let settled = false
-      const headers: Record<string, string> = {}
-      for (const [name, value] of request.headers) headers[name] = value
       const outgoing = (origin.scheme === 'https' ? https : http).request({
         host: origin.host,
         port: origin.port,
         method: request.method,
         path: request.path,
-        headers,
+        headers: request.headers,
         setHost: false,
         agent: this.#agent(origin.scheme, request.pool),
         ...(origin.scheme === 'https'
@@ -84,12 +83,11 @@ export class NodeUpstreamClient implements UpstreamClient {
               () => fail(new UpstreamError('timeout', `no response within ${timeouts.total} ms`)),
               timeouts.total,
             )
-      const onAbort = () => fail(new UpstreamError('aborted', 'client went away'))
-      request.signal?.addEventListener('abort', onAbort, { once: true })
+      const unsubscribe = request.onClientGone?.(() => fail(new UpstreamError('aborted', 'client went away')))
       const cleanup = () => {
         clearTimeout(connectTimer)
         if (totalTimer) clearTimeout(totalTimer)
-        request.signal?.removeEventListener('abort', onAbort)
+        unsubscribe?.()
       }
 
       const onConnected = () => {
@@ -103,6 +101,9 @@ export class NodeUpstreamClient implements UpstreamClient {
         )
       }
       outgoing.once('socket', (socket: Socket) => {
+        // Small requests written in pieces (head, then body) would otherwise wait on Nagle +
+        // delayed ACK: 40 ms stalls and idle CPU (measured: 4k req/s before, see commit).
+        socket.setNoDelay(true)
         if (outgoing.reusedSocket || !socket.connecting) onConnected()
         else socket.once(origin.scheme === 'https' ? 'secureConnect' : 'connect', onConnected)
       })
@@ -138,7 +139,7 @@ export class NodeUpstreamClient implements UpstreamClient {
           new Response(nullBody ? null : toWebStream(incoming), {
             status,
             statusText: incoming.statusMessage ?? '',
-            headers: toHeaders(incoming.rawHeaders),
+            headers: endToEndHeaders(incoming.rawHeaders),
           }),
         )
       })
@@ -197,16 +198,30 @@ async function writeBody(
   }
 }
 
-function toHeaders(raw: readonly string[]): Headers {
-  const headers = new Headers()
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    try {
-      headers.append(raw[i] as string, raw[i + 1] as string)
-    } catch {
-      // A header value the Fetch API rejects (e.g. a bare CR) is dropped, not fatal.
-    }
+/**
+ * Response headers without hop-by-hop ones, as a plain record: @hono/node-server writes a
+ * record straight to the client without building a Headers object. Repeated headers are
+ * joined, except Set-Cookie, which cannot be: then the (rare) list-of-pairs form is used.
+ */
+function endToEndHeaders(raw: readonly string[]): Record<string, string> | [string, string][] {
+  let connection: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() === 'connection') connection = raw[i + 1]
   }
-  return headers
+  const isHop = hopByHopFilter(connection)
+  const record: Record<string, string> = {}
+  let cookies: string[] | undefined
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    if (isHop(name)) continue
+    if (name === 'set-cookie') (cookies ??= []).push(value)
+    else record[name] = name in record ? `${record[name]}, ${value}` : value
+  }
+  if (!cookies) return record
+  const pairs = Object.entries(record)
+  for (const cookie of cookies) pairs.push(['set-cookie', cookie])
+  return pairs
 }
 
 /** Streams an IncomingMessage with backpressure: pauses the socket when the consumer lags. */

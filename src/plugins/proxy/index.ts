@@ -6,7 +6,7 @@
 
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { UpstreamConfig } from '../../config/schema.ts'
-import { forwardRequestHeaders, forwardResponse } from '../../core/forward.ts'
+import { forwardBody, forwardRequestHeaders } from '../../core/forward.ts'
 import type { Deps, GatewayMiddleware } from '../../core/plugin.ts'
 import { authorityOf, pathAndQueryOf } from '../../core/request.ts'
 import { toGatewayError } from '../../upstream/errors.ts'
@@ -57,15 +57,15 @@ export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayM
         method: c.req.method,
         path: pathAndQueryOf(c.req.url),
         headers: forwardRequestHeaders(c, { host }),
-        body: c.req.raw.body,
+        body: forwardBody(c),
         timeouts: config.timeout,
         pool,
         tlsVerify: config.tls.verify,
         servername: config.pass_host === 'rewrite' ? config.upstream_host : undefined,
-        signal: c.req.raw.signal,
+        onClientGone: c.env.onClientGone,
       }
       try {
-        return forwardResponse(await deps.upstream.send(request))
+        return await deps.upstream.send(request)
       } catch (error) {
         lastError = error
         if (!(error instanceof UpstreamError && error.nothingSent)) break

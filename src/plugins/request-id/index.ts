@@ -31,7 +31,13 @@ export const requestId = definePlugin({
       if (id !== given) mutableRequestHeaders(c).set(header, id)
       c.set('requestId', id)
       await next()
-      c.header(config.header_name, id)
+      // Set in place when the response's headers are mutable (ours are): c.header() would
+      // copy the whole response.
+      try {
+        c.res.headers.set(config.header_name, id)
+      } catch {
+        c.header(config.header_name, id)
+      }
     }
   },
 })
