@@ -8,6 +8,8 @@ export const ErrorCodes = {
   NO_ROUTE: { code: 'SLUICE_E_NO_ROUTE', status: 404 },
   METHOD_NOT_ALLOWED: { code: 'SLUICE_E_METHOD_NOT_ALLOWED', status: 405 },
   BAD_REQUEST: { code: 'SLUICE_E_BAD_REQUEST', status: 400 },
+  /** nginx's 499: the client went away first. Nobody reads it; the access log does. */
+  CLIENT_CLOSED: { code: 'SLUICE_E_CLIENT_CLOSED', status: 499 },
   BODY_TOO_LARGE: { code: 'SLUICE_E_BODY_TOO_LARGE', status: 413 },
   UPSTREAM_CONNECT: { code: 'SLUICE_E_UPSTREAM_CONNECT', status: 502 },
   UPSTREAM_RESET: { code: 'SLUICE_E_UPSTREAM_RESET', status: 502 },

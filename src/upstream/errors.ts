@@ -19,7 +19,8 @@ export function toGatewayError(error: unknown, what: string): GatewayError {
     case 'timeout':
       return new GatewayError('UPSTREAM_TIMEOUT', `the ${what} did not answer in time`, { cause: error })
     case 'reset':
-    case 'aborted':
       return new GatewayError('UPSTREAM_RESET', `the ${what} closed the connection`, { cause: error })
+    case 'aborted':
+      return new GatewayError('CLIENT_CLOSED', 'the client closed the request', { cause: error })
   }
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { type RunningGateway, startGateway } from '../helpers/gateway.ts'
+import { accessLog, type RunningGateway, startGateway } from '../helpers/gateway.ts'
 import { h2once } from '../helpers/h2.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream.ts'
 
@@ -193,10 +193,14 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     assert.match(stdout, /status codes: 2000 2xx/)
   })
 
-  test('the gateway survives an upstream that dies mid-response', async () => {
-    const flaky = await startUpstream((_req, res) => {
-      res.writeHead(200, { 'content-length': '1000' })
-      res.write('partial')
+  test('an upstream that dies mid-response: 502 for a small body, a cut stream for a large one', async () => {
+    // Small bodies with a Content-Length are read whole before answering (like nginx's proxy
+    // buffering), so a short one becomes a clean 502; larger ones stream, so the cut reaches
+    // the client as a broken response, never a hang or a crash.
+    const flaky = await startUpstream((req, res) => {
+      const size = req.url === '/large' ? 10 * 1024 * 1024 : 1000
+      res.writeHead(200, { 'content-length': String(size) })
+      res.write(Buffer.alloc(Math.min(size - 1, 256 * 1024), 1))
       setTimeout(() => res.socket?.destroy(), 20)
     })
     const g = await startGateway(`[server]
@@ -208,12 +212,21 @@ uri = "/health"
 body = "ok"
 `)
     try {
+      const small = await fetch(`${g.url}/small`)
+      assert.equal(small.status, 502)
+      assert.equal(
+        ((await small.json()) as { error: { code: string } }).error.code,
+        'SLUICE_E_UPSTREAM_RESET',
+      )
+      assert.equal((await h2once(g.url, '/small')).status, 502)
+
       await assert.rejects(async () => {
-        const res = await fetch(`${g.url}/x`)
+        const res = await fetch(`${g.url}/large`)
+        assert.equal(res.status, 200)
         await res.arrayBuffer()
       })
-      const h2 = h2once(g.url, '/x')
-      await assert.rejects(h2)
+      await assert.rejects(h2once(g.url, '/large'))
+
       const stillUp = await fetch(`${g.url}/health`)
       assert.equal(await stillUp.text(), 'ok')
       assert.equal(g.proc.exitCode, null, 'the gateway is still running')
@@ -221,6 +234,17 @@ body = "ok"
       await g.stop()
       await flaky.close()
     }
+  })
+
+  test('a client that hangs up is logged as 499, not as an upstream failure', async () => {
+    const controller = new AbortController()
+    const pending = fetch(`${gateway.url}/slow?delay=1000`, { signal: controller.signal })
+    setTimeout(() => controller.abort(), 100)
+    await assert.rejects(pending)
+    await new Promise((r) => setTimeout(r, 200))
+    const line = accessLog(gateway).find((e) => e.path === '/slow' && e.status === 499)
+    assert.ok(line, 'a 499 access-log line')
+    assert.doesNotMatch(gateway.stderr(), /UPSTREAM_RESET.*client/)
   })
 })
 

@@ -17,6 +17,9 @@ import { UpstreamError } from '../../upstream/types.ts'
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
 
+/** Response bodies up to this size, with a Content-Length, are buffered instead of streamed. */
+const SMALL_BODY_BYTES = 64 * 1024
+
 export class NodeUpstreamClient implements UpstreamClient {
   readonly #agents = new Map<string, http.Agent>()
 
@@ -134,14 +137,32 @@ export class NodeUpstreamClient implements UpstreamClient {
           return
         }
         const nullBody = NULL_BODY_STATUS.has(status) || request.method === 'HEAD'
-        if (nullBody) incoming.resume()
-        resolve(
-          new Response(nullBody ? null : toWebStream(incoming), {
-            status,
-            statusText: incoming.statusMessage ?? '',
-            headers: endToEndHeaders(incoming.rawHeaders),
-          }),
-        )
+        const head = {
+          status,
+          statusText: incoming.statusMessage ?? '',
+          headers: endToEndHeaders(incoming.rawHeaders),
+        }
+        if (nullBody) {
+          incoming.resume()
+          resolve(new Response(null, head))
+          return
+        }
+        const length = Number(incoming.headers['content-length'] ?? Number.NaN)
+        if (length <= SMALL_BODY_BYTES) {
+          // Small bodies of known length are read whole first (nginx's proxy_buffering does the
+          // same): the client then gets head and body in one write, with no stream per response.
+          readWhole(incoming, length).then(
+            (body) => resolve(new Response(body as Uint8Array<ArrayBuffer>, head)),
+            (error: Error) =>
+              reject(
+                error instanceof UpstreamError
+                  ? error
+                  : new UpstreamError('reset', error.message, { cause: error }),
+              ),
+          )
+          return
+        }
+        resolve(new Response(toWebStream(incoming), head))
       })
     })
   }
@@ -222,6 +243,31 @@ function endToEndHeaders(raw: readonly string[]): Record<string, string> | [stri
   const pairs = Object.entries(record)
   for (const cookie of cookies) pairs.push(['set-cookie', cookie])
   return pairs
+}
+
+/** Reads a body of known `length`; fails if the upstream closes early (read timeout still applies). */
+function readWhole(incoming: IncomingMessage, length: number): Promise<Uint8Array> {
+  return new Promise((resolveBody, rejectBody) => {
+    const body = Buffer.allocUnsafe(length)
+    let offset = 0
+    incoming.on('data', (chunk: Buffer) => {
+      if (offset + chunk.length > length) {
+        incoming.destroy(new Error('upstream sent more than its Content-Length'))
+        return
+      }
+      chunk.copy(body, offset)
+      offset += chunk.length
+    })
+    incoming.once('end', () =>
+      offset === length
+        ? resolveBody(body)
+        : rejectBody(new Error('upstream body shorter than its Content-Length')),
+    )
+    incoming.once('error', rejectBody)
+    incoming.once('close', () => {
+      if (!incoming.complete) rejectBody(new Error('upstream closed mid-body'))
+    })
+  })
 }
 
 /** Streams an IncomingMessage with backpressure: pauses the socket when the consumer lags. */
