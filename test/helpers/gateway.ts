@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -76,6 +76,7 @@ export async function startGateway(
   } = {},
 ): Promise<RunningGateway> {
   assertBuilt()
+  const ownDir = options.dir === undefined
   const dir = options.dir ?? (await makeTempDir())
   const configPath = join(dir, 'gateway.toml')
   if (!options.keepConfig) await writeFile(configPath, toml)
@@ -147,6 +148,7 @@ export async function startGateway(
       const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs)
       const code = await exited
       clearTimeout(timer)
+      if (ownDir) await rm(dir, { recursive: true, force: true })
       return code
     },
   }
