@@ -236,8 +236,10 @@ function endToEndHeaders(raw: readonly string[]): Record<string, string> | [stri
     const name = (raw[i] as string).toLowerCase()
     const value = raw[i + 1] as string
     if (isHop(name)) continue
-    if (name === 'set-cookie') (cookies ??= []).push(value)
-    else record[name] = name in record ? `${record[name]}, ${value}` : value
+    if (name === 'set-cookie') {
+      cookies ??= []
+      cookies.push(value)
+    } else record[name] = name in record ? `${record[name]}, ${value}` : value
   }
   if (!cookies) return record
   const pairs = Object.entries(record)
