@@ -126,6 +126,14 @@ function pluginsSchema(plugins: readonly Plugin[], where: 'route' | 'global') {
   return z.strictObject(shape).default({})
 }
 
+function metadataSchema(plugins: readonly Plugin[]) {
+  const shape: Record<string, z.ZodOptional<z.ZodType>> = {}
+  for (const plugin of plugins) {
+    if (plugin.metadataSchema) shape[plugin.name] = plugin.metadataSchema.optional()
+  }
+  return z.strictObject(shape).default({})
+}
+
 export function buildConfigSchema(plugins: readonly Plugin[]) {
   const route = z
     .strictObject({
@@ -173,6 +181,7 @@ export function buildConfigSchema(plugins: readonly Plugin[]) {
     .strictObject({
       server: serverSchema,
       plugins: pluginsSchema(plugins, 'global').describe('Global plugins, applied to every route.'),
+      plugin_metadata: metadataSchema(plugins).describe('Settings a plugin shares across routes.'),
       routes: z.array(route).default([]),
     })
     .superRefine((config, ctx) => {

@@ -15,12 +15,12 @@ import { compileSnapshot, type Snapshot } from './snapshot.ts'
 
 export interface GatewayOptions {
   readonly plugins: readonly Plugin[]
-  readonly deps: Deps
+  readonly deps: Omit<Deps, 'metadata'>
 }
 
 export class Gateway {
   readonly #plugins: readonly Plugin[]
-  readonly #deps: Deps
+  readonly #deps: Omit<Deps, 'metadata'>
   readonly #logger: Logger
   #snapshot: Snapshot | undefined
   readonly app: Hono<GatewayEnv>
@@ -35,7 +35,8 @@ export class Gateway {
 
   /** Compiles `config` (throws only on programming errors: the config is already validated). */
   compile(config: GatewayConfig): Snapshot {
-    return compileSnapshot(config, this.#plugins, this.#deps, this.#toResponse)
+    const deps: Deps = { ...this.#deps, metadata: config.plugin_metadata }
+    return compileSnapshot(config, this.#plugins, deps, this.#toResponse)
   }
 
   /** Makes `snapshot` answer every request that starts from now on. */

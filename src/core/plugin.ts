@@ -55,6 +55,8 @@ export interface Deps {
   readonly logger: Logger
   /** Directory of the config file: relative paths in plugin configs resolve against it. */
   readonly configDir: string
+  /** Validated `[plugin_metadata.<name>]` tables: settings a plugin shares across routes. */
+  readonly metadata: Readonly<Record<string, unknown>>
 }
 
 export interface Plugin<S extends z.ZodType = z.ZodType> {
@@ -64,6 +66,8 @@ export interface Plugin<S extends z.ZodType = z.ZodType> {
   readonly phase: Phase
   /** Higher runs first within a phase (APISIX/Kong semantics). */
   readonly priority: number
+  /** Schema of `[plugin_metadata.<name>]` (settings shared by every route using the plugin). */
+  readonly metadataSchema?: z.ZodType
   /** Terminal plugins (phase `upstream`) may only be set on routes, never globally. */
   create(config: z.output<S>, deps: Deps): GatewayMiddleware
 }

@@ -39,3 +39,27 @@ export function mutableRequestHeaders(c: GatewayContext): Headers {
   }
   return headers
 }
+
+/**
+ * For prefix routes: the rest of the path after the prefix, as the client encoded it. The router
+ * matches the decoded path (`c.req.path`), so the decoded prefix is located in the raw path; a
+ * client that encoded characters inside the prefix itself gets the decoded suffix re-encoded.
+ */
+export function rawPathSuffix(c: GatewayContext): string {
+  const suffix = (c.get('pathSuffix') as string | undefined) ?? ''
+  if (suffix === '') return ''
+  const target = pathAndQueryOf(c.req.url)
+  const queryAt = target.indexOf('?')
+  const rawPath = queryAt === -1 ? target : target.slice(0, queryAt)
+  const decoded = c.req.path
+  const prefix = decoded.slice(0, decoded.length - suffix.length)
+  return rawPath.startsWith(prefix) ? rawPath.slice(prefix.length) : encodeURI(suffix)
+}
+
+/** The query string as the client sent it, without '?' ('' when none). */
+export function rawQueryOf(url: string): string {
+  const at = url.indexOf('?')
+  if (at === -1) return ''
+  const hash = url.indexOf('#', at)
+  return hash === -1 ? url.slice(at + 1) : url.slice(at + 1, hash)
+}

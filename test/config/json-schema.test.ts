@@ -37,7 +37,12 @@ describe('configJsonSchema', () => {
     assert.match(schema.$schema ?? '', /^https:\/\/json-schema\.org\//)
     assert.equal(schema.type, 'object')
     assert.equal(schema.title, 'Sluice gateway.toml')
-    assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), ['plugins', 'routes', 'server'])
+    assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), [
+      'plugin_metadata',
+      'plugins',
+      'routes',
+      'server',
+    ])
   })
 
   test('survives a JSON round trip (what `sluice schema` prints)', () => {
@@ -66,7 +71,13 @@ describe('configJsonSchema', () => {
 
   test('route plugins include every built-in plugin with its own schema', () => {
     const plugins = at(schema, 'routes', '[]', 'plugins')
-    assert.deepEqual(Object.keys(plugins.properties ?? {}).sort(), ['echo', 'mocking', 'request-id'])
+    assert.deepEqual(Object.keys(plugins.properties ?? {}).sort(), [
+      'aws-lambda',
+      'azure-functions',
+      'echo',
+      'mocking',
+      'request-id',
+    ])
     assert.equal(at(plugins, 'mocking', 'status').default, 200)
     assert.equal(at(plugins, 'mocking', 'status').minimum, 200)
     assert.equal(at(plugins, 'request-id', 'header_name').default, 'X-Request-Id')
@@ -112,6 +123,8 @@ describe('configJsonSchema', () => {
   test('follows the plugin list it is given', () => {
     const without = configJsonSchema(builtinPlugins.filter((p) => p.name !== 'echo')) as Schema
     assert.deepEqual(Object.keys(at(without, 'routes', '[]', 'plugins').properties ?? {}).sort(), [
+      'aws-lambda',
+      'azure-functions',
       'mocking',
       'request-id',
     ])

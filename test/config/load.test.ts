@@ -248,7 +248,10 @@ describe('parseConfigText: plugins', () => {
     const issues = expectIssues('[[routes]]\nuri = "/a"\n[routes.plugins.request-id]\n')
     assert.equal(issues.length, 1)
     assert.equal(formatKeyPath(issues[0]!.path), 'routes[0]')
-    assert.match(issues[0]!.message, /needs an `upstream` or a terminal plugin \(mocking, echo\)/)
+    assert.match(
+      issues[0]!.message,
+      /needs an `upstream` or a terminal plugin \(mocking, echo, aws-lambda, azure-functions\)/,
+    )
   })
 
   test('a route with an upstream and a terminal plugin is rejected', () => {

@@ -160,7 +160,12 @@ describe('CLI', () => {
     assert.equal(schema.code, 0)
     const parsed = JSON.parse(schema.stdout) as { $schema: string; properties: Record<string, unknown> }
     assert.match(parsed.$schema, /json-schema\.org/)
-    assert.deepEqual(Object.keys(parsed.properties).sort(), ['plugins', 'routes', 'server'])
+    assert.deepEqual(Object.keys(parsed.properties).sort(), [
+      'plugin_metadata',
+      'plugins',
+      'routes',
+      'server',
+    ])
 
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
     const version = await runCli(['--version'])
