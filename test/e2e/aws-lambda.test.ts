@@ -43,6 +43,7 @@ describe('aws-lambda and azure-functions', () => {
   let tlsFake: FakeAws
   let azureFake: FakeAws
   let azureMasterFake: FakeAws
+  let functionUrlFake: FakeAws
   let gateway: RunningGateway
   let toml: string
 
@@ -52,6 +53,7 @@ describe('aws-lambda and azure-functions', () => {
     apikeyFake = await startFakeAws({ apikey: API_KEY })
     iamFake = await startFakeAws({ iam: IAM })
     stsFake = await startFakeAws({ iam: STS })
+    functionUrlFake = await startFakeAws({ iam: { ...IAM, service: 'lambda' } })
     tlsFake = await startFakeAws({ apikey: API_KEY, tls })
     azureFake = await startFakeAws({ requiredHeaders: { 'x-functions-key': AZURE_KEY } })
     azureMasterFake = await startFakeAws({
@@ -73,6 +75,7 @@ ${lambda('/aws/*', `function_uri = "${apikeyFake.origin}/default/echo?stage=test
 ${lambda('/iam', `function_uri = "${iamFake.origin}/default/greet"\n${iam(IAM)}`)}
 ${lambda('/iam/*', `function_uri = "${iamFake.origin}/default/echo?stage=test"\n${iam(IAM)}`)}
 ${lambda('/sts', `function_uri = "${stsFake.origin}/default/greet"\n${iam(STS)}`)}
+${lambda('/function-url', `function_uri = "${functionUrlFake.origin}/greet"\n${iam(IAM).replace(' }', ', service = "lambda" }')}`)}
 ${lambda('/wrong-key', `function_uri = "${apikeyFake.origin}/default/greet"\nauthorization.apikey = "not-the-key"`)}
 ${lambda('/wrong-secret', `function_uri = "${iamFake.origin}/default/greet"\nauthorization.iam = { accesskey = "${IAM.accessKeyId}", secretkey = "wrong", aws_region = "${IAM.region}" }`)}
 ${lambda('/small', `function_uri = "${apikeyFake.origin}/default/echo"\nauthorization.apikey = "\${LAMBDA_API_KEY}"\nmax_req_body_size = 16`)}
@@ -107,7 +110,9 @@ function_uri = "${azureMasterFake.origin}/api/greet"
   after(async () => {
     await gateway?.stop()
     await Promise.all(
-      [apikeyFake, iamFake, stsFake, tlsFake, azureFake, azureMasterFake].map((f) => f?.close()),
+      [apikeyFake, iamFake, stsFake, tlsFake, azureFake, azureMasterFake, functionUrlFake].map((f) =>
+        f?.close(),
+      ),
     )
   })
 
@@ -180,6 +185,16 @@ function_uri = "${azureMasterFake.origin}/api/greet"
     }
     const h2 = await h2once(gateway.url, '/iam?name=h2c')
     assert.equal(JSON.parse(h2.body.toString()), 'Hello, h2c!')
+    const functionUrl = await fetch(`${gateway.url}/function-url?name=url`)
+    assert.equal(
+      await functionUrl.json(),
+      'Hello, url!',
+      'service = "lambda" (function URLs) signs for lambda',
+    )
+    assert.match(
+      String(functionUrlFake.invocations.at(-1)?.headers.authorization),
+      /\/eu-west-1\/lambda\/aws4_request/,
+    )
     const sts = await fetch(`${gateway.url}/sts?name=temp`)
     assert.equal(await sts.json(), 'Hello, temp!')
     assert.equal(stsFake.invocations.at(-1)?.headers['x-amz-security-token'], STS.sessionToken)

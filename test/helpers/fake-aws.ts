@@ -67,7 +67,7 @@ export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
     }
     invocations.push({ method: req.method ?? '', path, headers: req.headers })
     const params = new URLSearchParams(query)
-    const fn = path.replace(/^\/(default|api)/, '')
+    const fn = path.replace(/^\/(default|api)(?=\/)/, '')
     if (fn === '/greet' || fn.startsWith('/greet/')) {
       let name = params.get('name') ?? undefined
       if (!name && body.length > 0) name = (JSON.parse(body.toString()) as { name?: string }).name
