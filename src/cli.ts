@@ -8,6 +8,7 @@ import { formatIssue } from './config/issues.ts'
 import { configJsonSchema } from './config/json-schema.ts'
 import { loadConfigFile } from './config/load.ts'
 import { builtinPlugins } from './plugins/index.ts'
+import type { RuntimeAdapter } from './runtime/types.ts'
 import { VERSION } from './version.ts'
 
 const USAGE = `Usage: sluice [command] [--config FILE]
@@ -49,8 +50,8 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
-      const { runNode } = await import('./adapters/node/run.ts')
-      return runNode(config)
+      const { run } = await import('./runtime/run.ts')
+      return run(config, await pickAdapter())
     }
     case 'validate': {
       const result = await loadConfigFile(config, { plugins: builtinPlugins })
@@ -68,6 +69,15 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sluice: unknown command ${command}\n\n${USAGE}\n`)
       return 2
   }
+}
+
+/** Each runtime gets its own server: Bun.serve and Deno.serve are far faster there than node:http2. */
+async function pickAdapter(): Promise<RuntimeAdapter> {
+  const forced = process.env.SLUICE_ADAPTER
+  if (forced === 'node') return (await import('./adapters/node/index.ts')).nodeAdapter
+  if ('Bun' in globalThis) return (await import('./adapters/bun/index.ts')).bunAdapter
+  if ('Deno' in globalThis) return (await import('./adapters/deno/index.ts')).denoAdapter
+  return (await import('./adapters/node/index.ts')).nodeAdapter
 }
 
 function parse(argv: string[]) {

@@ -80,7 +80,7 @@ export class Gateway {
     this.#logger.access({
       time: new Date().toISOString(),
       remote_addr: c.env.remoteAddress,
-      protocol: c.env.httpVersion === '2' ? 'HTTP/2' : 'HTTP/1.1',
+      protocol: c.env.httpVersion === undefined ? null : c.env.httpVersion === '2' ? 'HTTP/2' : 'HTTP/1.1',
       method: c.req.method,
       path: c.req.path,
       status: response.status,

@@ -23,7 +23,8 @@ export type Phase = (typeof PHASES)[number]
 export interface ConnInfo {
   readonly remoteAddress: string
   readonly scheme: 'http' | 'https'
-  readonly httpVersion: '1.1' | '2'
+  /** Unknown on runtimes whose servers do not tell (Bun, Deno). */
+  readonly httpVersion?: '1.1' | '2' | undefined
   /**
    * Subscribes to the client going away before its response is complete; returns an
    * unsubscribe. (A listener, not `request.signal`: on Node the signal costs a full Request.)

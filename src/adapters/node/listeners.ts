@@ -15,20 +15,8 @@ import type { TLSSocket } from 'node:tls'
 import { getRequestListener } from '@hono/node-server'
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
-import type { ConnInfo } from '../../core/plugin.ts'
+import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
 import { sniffProtocol } from './sniff.ts'
-
-export type FetchHandler = (request: Request, conn: ConnInfo) => Response | Promise<Response>
-
-export interface NodeListeners {
-  /** Listening URLs, e.g. "http://127.0.0.1:9080". */
-  readonly urls: readonly string[]
-  /** Stops accepting, lets requests in flight finish (at most `timeoutMs`), then closes all. */
-  drain(timeoutMs: number): Promise<void>
-}
-
-/** A start-up failure users must see in one line: port taken, unreadable certificate. */
-export class ListenError extends Error {}
 
 type AnyRequest = IncomingMessage | Http2ServerRequest
 type AnyResponse = ServerResponse | Http2ServerResponse
@@ -37,7 +25,7 @@ export async function startNodeListeners(
   server: GatewayConfig['server'],
   configDir: string,
   fetch: FetchHandler,
-): Promise<NodeListeners> {
+): Promise<Listeners> {
   let inflight = 0
   let draining = false
   let onIdle: (() => void) | undefined
@@ -161,17 +149,7 @@ function readPem(configDir: string, file: string, what: string): Buffer {
 
 function listen(server: net.Server, host: string, port: number, label: string): Promise<number> {
   return new Promise((resolveListen, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === 'EADDRINUSE'
-          ? 'address already in use'
-          : error.code === 'EACCES'
-            ? 'permission denied'
-            : error.code === 'EADDRNOTAVAIL'
-              ? 'address not available on this machine'
-              : (error.code ?? error.message)
-      reject(new ListenError(`cannot listen on ${label}: ${reason}`))
-    }
+    const onError = (error: NodeJS.ErrnoException) => reject(listenFailure(label, error))
     server.once('error', onError)
     server.listen({ host, port }, () => {
       server.off('error', onError)

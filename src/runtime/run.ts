@@ -1,20 +1,19 @@
 /**
  * @module
- * `sluice run` on Node: load and validate the config, start listeners, watch for changes,
- * drain on SIGTERM/SIGINT. Returns the process exit code for start-up failures.
+ * `sluice run` on any runtime: load and validate the config, start the adapter's listeners,
+ * watch for changes, drain on SIGTERM/SIGINT. Returns the exit code for start-up failures.
  */
 import { dirname, resolve } from 'node:path'
-import { formatIssue } from '../../config/issues.ts'
-import { loadConfigFile } from '../../config/load.ts'
-import { ConfigReloader } from '../../config/reloader.ts'
-import { Gateway } from '../../core/gateway.ts'
-import { builtinPlugins } from '../../plugins/index.ts'
-import { VERSION } from '../../version.ts'
-import { ListenError, startNodeListeners } from './listeners.ts'
+import { formatIssue } from '../config/issues.ts'
+import { loadConfigFile } from '../config/load.ts'
+import { ConfigReloader } from '../config/reloader.ts'
+import { Gateway } from '../core/gateway.ts'
+import { builtinPlugins } from '../plugins/index.ts'
+import { VERSION } from '../version.ts'
 import { createProcessLogger } from './logger.ts'
-import { NodeUpstreamClient } from './upstream.ts'
+import { ListenError, type Listeners, type RuntimeAdapter } from './types.ts'
 
-export async function runNode(configPath: string): Promise<number> {
+export async function run(configPath: string, adapter: RuntimeAdapter): Promise<number> {
   const path = resolve(configPath)
   const logger = createProcessLogger()
   const loaded = await loadConfigFile(path, { plugins: builtinPlugins })
@@ -23,16 +22,16 @@ export async function runNode(configPath: string): Promise<number> {
     return 1
   }
 
-  const upstream = new NodeUpstreamClient()
+  const upstream = adapter.createUpstream()
   const gateway = new Gateway({
     plugins: builtinPlugins,
     deps: { upstream, logger, configDir: dirname(path) },
   })
   gateway.swap(gateway.compile(loaded.config))
 
-  let listeners: Awaited<ReturnType<typeof startNodeListeners>>
+  let listeners: Listeners
   try {
-    listeners = await startNodeListeners(loaded.config.server, dirname(path), gateway.fetch)
+    listeners = await adapter.listen(loaded.config.server, dirname(path), gateway.fetch)
   } catch (error) {
     if (error instanceof ListenError) {
       logger.error(error.message)
@@ -66,7 +65,7 @@ export async function runNode(configPath: string): Promise<number> {
   // Printed last: once a supervisor (or test) sees it, signals are handled.
   const routes = gateway.snapshot?.routeCount ?? 0
   logger.info(
-    `sluice ${VERSION} on node ${process.versions.node}: ${routes} routes from ${path}; listening on ${listeners.urls.join(', ')}`,
+    `sluice ${VERSION} on ${adapter.description}: ${routes} routes from ${path}; listening on ${listeners.urls.join(', ')}`,
   )
   return 0
 }

@@ -3,7 +3,7 @@
  * The Node logger: readable lines on stderr, JSON access lines on stdout. Access lines are
  * batched and written once per event-loop turn: one write per burst instead of one per request.
  */
-import type { Logger } from '../../core/logger.ts'
+import type { Logger } from '../core/logger.ts'
 
 export function createProcessLogger(): Logger & { flush(): void } {
   let pending: string[] = []

@@ -1,0 +1,83 @@
+/**
+ * @module
+ * Bun listeners: one `Bun.serve` per address. Drain = stop accepting, let requests in flight
+ * finish (`pendingRequests`), then close what is left.
+ */
+import { resolve } from 'node:path'
+import { formatHostPort, parseHostPort } from '../../config/address.ts'
+import type { GatewayConfig } from '../../config/schema.ts'
+import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
+
+type BunServer = ReturnType<typeof Bun.serve>
+
+export async function startBunListeners(
+  server: GatewayConfig['server'],
+  configDir: string,
+  fetch: FetchHandler,
+): Promise<Listeners> {
+  const servers: BunServer[] = []
+  const urls: string[] = []
+  const open = async (address: string, scheme: 'http' | 'https', tls?: { cert: string; key: string }) => {
+    const { host, port } = parseHostPort(address, undefined)!
+    try {
+      const bun = Bun.serve({
+        hostname: host,
+        port,
+        http2: true,
+        // Upstream timeouts bound slow requests; Bun's 10 s default would cut them first.
+        idleTimeout: 255,
+        ...(tls
+          ? {
+              tls: {
+                cert: await readPem(configDir, tls.cert, 'certificate'),
+                key: await readPem(configDir, tls.key, 'key'),
+              },
+            }
+          : {}),
+        fetch(request, self) {
+          return fetch(request, {
+            remoteAddress: self.requestIP(request)?.address ?? '',
+            scheme,
+            onClientGone(listener) {
+              request.signal.addEventListener('abort', listener)
+              return () => request.signal.removeEventListener('abort', listener)
+            },
+          })
+        },
+      })
+      servers.push(bun)
+      urls.push(`${scheme}://${formatHostPort({ host, port: bun.port ?? port })}`)
+    } catch (error) {
+      if (error instanceof ListenError) throw error
+      throw listenFailure(address, error as { code?: string; message: string })
+    }
+  }
+  try {
+    for (const address of server.listen) await open(address, 'http')
+    for (const tls of server.tls) await open(tls.listen, 'https', tls)
+  } catch (error) {
+    for (const s of servers) void s.stop(true)
+    throw error
+  }
+
+  return {
+    urls,
+    async drain(timeoutMs) {
+      const stopped = Promise.all(servers.map((s) => s.stop(false)))
+      const timedOut = new Promise<'timeout'>((done) => setTimeout(() => done('timeout'), timeoutMs))
+      if ((await Promise.race([stopped, timedOut])) === 'timeout')
+        await Promise.all(servers.map((s) => s.stop(true)))
+    },
+  }
+}
+
+async function readPem(configDir: string, file: string, what: string): Promise<string> {
+  const path = resolve(configDir, file)
+  try {
+    return await Bun.file(path).text()
+  } catch (error) {
+    throw new ListenError(
+      `cannot read TLS ${what} ${path} (${(error as { code?: string }).code ?? 'unreadable'})`,
+    )
+  }
+}

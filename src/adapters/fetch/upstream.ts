@@ -1,0 +1,76 @@
+/**
+ * @module
+ * An outbound client on the runtime's own `fetch` (Bun, Deno): their fetch is fast (Node's is
+ * not, so Node has its own client). Each runtime passes its fetch extras through `extraInit`
+ * (Bun: `decompress: false`, TLS verification; Deno: an HTTP client without TLS verification).
+ *
+ * fetch has no separate connect and read phases, so one timer covers the wait for the response
+ * head: `timeouts.total` when set (serverless), else connect + read. Connection failures that
+ * fetch reports before anything was sent (refused, DNS, unreachable) count as `connect`, so the
+ * proxy may try another node; anything else before the head is a `reset`.
+ */
+import { hopByHopFilter } from '../../core/headers.ts'
+import { type OutboundRequest, type UpstreamClient, UpstreamError } from '../../upstream/types.ts'
+
+export type FetchExtras = (request: OutboundRequest) => Record<string, unknown>
+
+const CONNECT_FAILURE =
+  /ECONNREFUSED|ConnectionRefused|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|FailedToOpenSocket|ConnectionClosed before|Connection refused|dns error|error trying to connect|certificate|CERT|self.signed|UNABLE_TO_VERIFY/i
+
+export class FetchUpstreamClient implements UpstreamClient {
+  readonly #extras: FetchExtras
+
+  constructor(extras: FetchExtras) {
+    this.#extras = extras
+  }
+
+  async send(request: OutboundRequest): Promise<Response> {
+    const { origin, timeouts } = request
+    const host = origin.host.includes(':') ? `[${origin.host}]` : origin.host
+    const url = `${origin.scheme}://${host}:${origin.port}${request.path}`
+    const controller = new AbortController()
+    let failure: UpstreamError | undefined
+    const abort = (error: UpstreamError) => {
+      failure ??= error
+      controller.abort(error)
+    }
+    const waitMs = timeouts.total ?? timeouts.connect + timeouts.read
+    const timer = setTimeout(
+      () => abort(new UpstreamError('timeout', `no response within ${waitMs} ms`)),
+      waitMs,
+    )
+    const unsubscribe = request.onClientGone?.(() => abort(new UpstreamError('aborted', 'client went away')))
+    try {
+      const response = await fetch(url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        redirect: 'manual',
+        signal: controller.signal,
+        ...(request.body instanceof ReadableStream ? { duplex: 'half' } : {}),
+        ...this.#extras(request),
+      } as RequestInit)
+      return endToEnd(response)
+    } catch (error) {
+      if (failure) throw failure
+      const text = `${(error as Error)?.message ?? ''} ${((error as Error)?.cause as Error)?.message ?? ''} ${(error as { code?: string })?.code ?? ''}`
+      throw new UpstreamError(CONNECT_FAILURE.test(text) ? 'connect' : 'reset', text.trim(), { cause: error })
+    } finally {
+      clearTimeout(timer)
+      unsubscribe?.()
+    }
+  }
+
+  close(): void {}
+}
+
+/** The response without hop-by-hop headers (fetch's own headers are immutable: copy). */
+function endToEnd(response: Response): Response {
+  const isHop = hopByHopFilter(response.headers.get('connection'))
+  const headers = new Headers()
+  for (const [name, value] of response.headers) {
+    if (!isHop(name) && name !== 'set-cookie') headers.append(name, value)
+  }
+  for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie)
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
+}
