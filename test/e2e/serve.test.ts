@@ -123,7 +123,8 @@ describe('the shipped gateway.toml', () => {
   test('writes one JSON access-log line per request', async () => {
     await fetch(`${gateway.url}/hello?secret=hunter2`)
     await new Promise((r) => setTimeout(r, 50))
-    const line = accessLog(gateway).find((e) => e.path === '/hello' && e.protocol === 'HTTP/1.1')
+    // protocol is null where the runtime's server does not tell (Bun, Deno).
+    const line = accessLog(gateway).find((e) => e.path === '/hello' && e.protocol !== 'HTTP/2')
     assert.ok(line, 'an access-log line for /hello')
     assert.equal(line.status, 200)
     assert.equal(line.route, 'hello')

@@ -12,6 +12,41 @@ import { join, resolve } from 'node:path'
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const CLI = join(ROOT, 'dist/src/cli.js')
 
+/**
+ * Which build of the gateway the black-box suites run against (the conformance matrix):
+ * node (dist/src/cli.js), bun and deno (src/cli.ts directly), binary (dist/sluice from
+ * `bun build --compile`). `npm test` runs every target.
+ */
+export const TARGET = (process.env.SLUICE_TARGET ?? 'node') as 'node' | 'bun' | 'deno' | 'binary'
+
+export type Target = typeof TARGET
+
+function gatewayCommand(
+  args: readonly string[],
+  target: Target = TARGET,
+): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+  switch (target) {
+    case 'node':
+      return { file: process.execPath, args: [CLI, ...args], env: {} }
+    case 'bun':
+      return {
+        file: join(ROOT, 'node_modules/bun/bin/bun.exe'),
+        args: [join(ROOT, 'src/cli.ts'), ...args],
+        env: {},
+      }
+    case 'deno':
+      return {
+        file: join(ROOT, 'node_modules/deno/deno'),
+        args: ['run', '-A', '--config', join(ROOT, 'deno.json'), join(ROOT, 'src/cli.ts'), ...args],
+        env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      }
+    case 'binary':
+      return { file: join(ROOT, 'dist/sluice'), args: [...args], env: {} }
+    default:
+      throw new Error(`unknown SLUICE_TARGET ${target}`)
+  }
+}
+
 export interface RunningGateway {
   readonly proc: ChildProcess
   readonly dir: string
@@ -38,10 +73,11 @@ export function runCli(
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   assertBuilt()
+  const command = gatewayCommand(args)
   return new Promise((done) => {
-    const proc = spawn(process.execPath, [CLI, ...args], {
+    const proc = spawn(command.file, command.args, {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...command.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -62,7 +98,8 @@ export function runCli(
 }
 
 function assertBuilt(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does)`)
+  const needed = TARGET === 'node' ? CLI : TARGET === 'binary' ? join(ROOT, 'dist/sluice') : undefined
+  if (needed && !existsSync(needed)) throw new Error(`${needed} is missing: npm test builds it`)
 }
 
 export async function startGateway(
@@ -73,6 +110,8 @@ export async function startGateway(
     dir?: string
     /** Use the gateway.toml already in `dir` (e.g. a symlink) instead of writing `toml`. */
     keepConfig?: boolean
+    /** Run this target instead of SLUICE_TARGET's. */
+    target?: Target
   } = {},
 ): Promise<RunningGateway> {
   assertBuilt()
@@ -82,9 +121,10 @@ export async function startGateway(
   if (!options.keepConfig) await writeFile(configPath, toml)
   for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), content)
 
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', configPath], {
+  const command = gatewayCommand(['run', '--config', configPath], options.target)
+  const proc = spawn(command.file, command.args, {
     cwd: dir,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...command.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -12,6 +12,9 @@
 import { hopByHopFilter } from '../../core/headers.ts'
 import { type OutboundRequest, type UpstreamClient, UpstreamError } from '../../upstream/types.ts'
 
+/** Response bodies up to this size, with a Content-Length, are read whole instead of streamed. */
+const SMALL_BODY_BYTES = 64 * 1024
+
 export type FetchExtras = (request: OutboundRequest) => Record<string, unknown>
 
 const CONNECT_FAILURE =
@@ -50,7 +53,11 @@ export class FetchUpstreamClient implements UpstreamClient {
         ...(request.body instanceof ReadableStream ? { duplex: 'half' } : {}),
         ...this.#extras(request),
       } as RequestInit)
-      return endToEnd(response)
+      const length = Number(response.headers.get('content-length') ?? Number.NaN)
+      // Small bodies of known length are read whole while the timer still runs (as the Node
+      // client does, like nginx's proxy buffering): a cut short body becomes a clean 502.
+      const body = length <= SMALL_BODY_BYTES && response.body ? await response.arrayBuffer() : response.body
+      return endToEnd(response, body)
     } catch (error) {
       if (failure) throw failure
       const text = `${(error as Error)?.message ?? ''} ${((error as Error)?.cause as Error)?.message ?? ''} ${(error as { code?: string })?.code ?? ''}`
@@ -65,12 +72,12 @@ export class FetchUpstreamClient implements UpstreamClient {
 }
 
 /** The response without hop-by-hop headers (fetch's own headers are immutable: copy). */
-function endToEnd(response: Response): Response {
+function endToEnd(response: Response, body: ReadableStream<Uint8Array> | ArrayBuffer | null): Response {
   const isHop = hopByHopFilter(response.headers.get('connection'))
   const headers = new Headers()
   for (const [name, value] of response.headers) {
     if (!isHop(name) && name !== 'set-cookie') headers.append(name, value)
   }
   for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie)
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
+  return new Response(body, { status: response.status, statusText: response.statusText, headers })
 }

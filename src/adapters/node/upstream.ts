@@ -10,7 +10,7 @@
  */
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import type { Socket } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import { hopByHopFilter } from '../../core/headers.ts'
 import type { OutboundRequest, PoolOptions, UpstreamClient } from '../../upstream/types.ts'
 import { UpstreamError } from '../../upstream/types.ts'
@@ -64,7 +64,7 @@ export class NodeUpstreamClient implements UpstreamClient {
         setHost: false,
         agent: this.#agent(origin.scheme, request.pool),
         ...(origin.scheme === 'https'
-          ? { servername: request.servername ?? origin.host, rejectUnauthorized: request.tlsVerify }
+          ? tlsOptions(request.servername ?? origin.host, request.tlsVerify)
           : {}),
       })
 
@@ -171,6 +171,11 @@ export class NodeUpstreamClient implements UpstreamClient {
     for (const agent of this.#agents.values()) agent.destroy()
     this.#agents.clear()
   }
+}
+
+/** SNI never carries an IP address (RFC 6066): Node ignores one, Deno's node:tls throws. */
+function tlsOptions(name: string, verify: boolean): https.RequestOptions {
+  return isIP(name) === 0 ? { servername: name, rejectUnauthorized: verify } : { rejectUnauthorized: verify }
 }
 
 class RetryableReset extends Error {
