@@ -6,14 +6,16 @@
  * the old config keeps serving and the log says where the new one is wrong.
  */
 import { type FSWatcher, watch } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import type { Gateway } from '../core/gateway.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Plugin } from '../core/plugin.ts'
 import { formatIssue } from './issues.ts'
-import { loadConfigFile } from './load.ts'
+import { loadConfigFile, parseConfigText } from './load.ts'
 
 const DEBOUNCE_MS = 50
+const SETTLE_MS = 25
 
 export class ConfigReloader {
   readonly #path: string
@@ -57,8 +59,16 @@ export class ConfigReloader {
   }
 
   async #reloadOnce(reason: string): Promise<void> {
-    const result = await loadConfigFile(this.#path, { plugins: this.#plugins })
-    if (result.text !== undefined && result.text === this.#lastText) return
+    const text = await this.#readSettled()
+    if (text !== undefined && text === this.#lastText) return
+    const file = basename(this.#path)
+    const result =
+      text === undefined
+        ? await loadConfigFile(this.#path, { plugins: this.#plugins })
+        : text.trim() === ''
+          ? // An empty file is almost always a writer caught between truncate and write.
+            { ok: false as const, text, issues: [{ file, path: [], message: 'the file is empty' }] }
+          : parseConfigText(text, { plugins: this.#plugins, displayName: file })
     if (!result.ok) {
       if (result.text !== undefined) this.#lastText = result.text
       this.#logger.error(
@@ -82,6 +92,21 @@ export class ConfigReloader {
     if (previous && listenersOf(previous) !== listenersOf(result.config)) {
       this.#logger.warn('listener changes ([server] listen/tls) take effect after a restart')
     }
+  }
+
+  /**
+   * Reads the file until two reads SETTLE_MS apart agree: a writer that truncates and then writes
+   * (most tools that do not rename) is otherwise seen half-way, and half a config is often valid.
+   */
+  async #readSettled(): Promise<string | undefined> {
+    let text = await readFile(this.#path, 'utf8').catch(() => undefined)
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await new Promise((done) => setTimeout(done, SETTLE_MS))
+      const again = await readFile(this.#path, 'utf8').catch(() => undefined)
+      if (again === text) return text
+      text = again
+    }
+    return text
   }
 
   watch(): void {

@@ -110,6 +110,14 @@ describe('hot reload', () => {
       )
       assert.equal(await (await fetch(`${gateway.url}/keep`)).text(), 'kept')
 
+      const empty = gateway.stderr().length
+      await writeFile(gateway.configPath, '')
+      assert.match(
+        await gateway.waitForStderr(/rejected[\s\S]*/, 5000, empty),
+        /gateway\.toml: the file is empty/,
+      )
+      assert.equal(await (await fetch(`${gateway.url}/keep`)).text(), 'kept')
+
       await writeFile(gateway.configPath, config(mock('/keep', 'kept'), mock('/fixed', 'fixed')))
       await waitForStatus(gateway.url, '/fixed', 200, 1000)
       assert.equal(gateway.proc.exitCode, null)
