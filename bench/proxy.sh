@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proxy throughput benchmark: Sluice on Node against a direct upstream (the ceiling) and nginx as
-# a reverse proxy (the peer), over HTTP/1.1 (wrk) and h2c (h2load).
+# a reverse proxy (the peer), over HTTP/1.1 (wrk) and h2c (h2load). Sluice runs as a plain proxy
+# route, with request-id + access log, and as aws-lambda routes (API key, IAM SigV4) whose
+# function_uri is the same upstream.
 #
 #   npm run bench            # or: bash bench/proxy.sh
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash bench/proxy.sh
@@ -157,6 +159,8 @@ http {
     listen 127.0.0.1:$UP_H1;
     listen 127.0.0.1:$UP_H2 http2;   # h2c prior knowledge, for the direct h2c ceiling
     location / { return 200 "$BODY"; }
+    # Sanity checks only (never under load): which credentials reached the upstream.
+    location = /__bench_auth { return 200 "x-api-key=[\$http_x_api_key] authorization=[\$http_authorization]"; }
   }
   # stub_status counts accepted connections: how many upstream connections each proxy opened.
   server {
@@ -177,8 +181,12 @@ EOF
 import http from 'node:http'
 const [port, body] = process.argv.slice(2)
 const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) })
-  res.end(body)
+  // Sanity checks only: which credentials reached the upstream (as the nginx upstream does).
+  const text = req.url === '/__bench_auth'
+    ? `x-api-key=[${req.headers['x-api-key'] ?? ''}] authorization=[${req.headers.authorization ?? ''}]`
+    : body
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
 })
 server.keepAliveTimeout = 120_000
 server.listen(Number(port), '127.0.0.1')
@@ -246,10 +254,12 @@ EOF
 
 # ---------------------------------------------------------------------------------------------
 # Sluice: the built CLI under plain `node` (no npx: the PID we hold is the gateway's).
-# start_sluice NAME ACCESS_LOG(true|false) REQUEST_ID(0|1); sets SLUICE_PORT.
+# start_sluice NAME ACCESS_LOG(true|false) REQUEST_ID(0|1) [ROUTE(upstream|lambda-apikey|lambda-iam)];
+# sets SLUICE_PORT. The aws-lambda routes call the same upstream as their function_uri (nginx ignores
+# the credentials): what they add over the plain route is the plugin's own work per request.
 # ---------------------------------------------------------------------------------------------
 start_sluice() {
-  local name=$1 access_log=$2 request_id=$3 conf="$TMP/$1.toml"
+  local name=$1 access_log=$2 request_id=$3 route=${4:-upstream} conf="$TMP/$1.toml"
   {
     echo "# Benchmark config for contender $name."
     echo "[server]"
@@ -263,8 +273,23 @@ start_sluice() {
     echo
     echo "[[routes]]"
     echo 'uri = "/*"'
-    echo "[routes.upstream]"
-    echo "nodes = { \"127.0.0.1:$UP_H1\" = 1 }"
+    case $route in
+      upstream)
+        echo "[routes.upstream]"
+        echo "nodes = { \"127.0.0.1:$UP_H1\" = 1 }"
+        ;;
+      lambda-apikey | lambda-iam)
+        echo "[routes.plugins.aws-lambda]"
+        echo "function_uri = \"http://127.0.0.1:$UP_H1/\""
+        echo "keepalive_pool = 64"
+        if [[ $route == lambda-apikey ]]; then
+          echo 'authorization.apikey = "bench-key"'
+        else
+          echo 'authorization.iam = { accesskey = "AKIDBENCH", secretkey = "bench-secret" }'
+        fi
+        ;;
+      *) die "start_sluice: unknown route kind $route" ;;
+    esac
   } >"$conf"
   # stdout carries the access log: /dev/null, so we pay for producing it but not for a disk.
   "${PIN_PROXY[@]}" node dist/src/cli.js run --config "$conf" >/dev/null 2>"$TMP/$name.stderr" &
@@ -288,14 +313,15 @@ start_sluice() {
 # Contenders: NAMES[i], URL_H1[i], URL_H2[i] ("" = not measured over that protocol).
 # ---------------------------------------------------------------------------------------------
 NAMES=()
-declare -A URL_H1 URL_H2 LABEL EXPECT_HEADER
-# add_contender NAME LABEL H1_URL H2C_URL [HEADER the response must carry]
+declare -A URL_H1 URL_H2 LABEL EXPECT_HEADER UPSTREAM_SEES
+# add_contender NAME LABEL H1_URL H2C_URL [HEADER the response must carry] [ERE the upstream must see]
 add_contender() {
   NAMES+=("$1")
   LABEL[$1]=$2
   URL_H1[$1]=$3
   URL_H2[$1]=$4
   EXPECT_HEADER[$1]=${5:-}
+  UPSTREAM_SEES[$1]=${6:-}
 }
 
 # Every contender must answer 200 with the upstream's exact body, over each protocol it is
@@ -317,6 +343,14 @@ sanity_check() {
     # The contender must really be configured as labelled (e.g. the request-id plugin is on).
     if [[ -n ${EXPECT_HEADER[$name]} ]] && ! grep -qi "^${EXPECT_HEADER[$name]}:" "$TMP/check.headers"; then
       die "$name over $proto: response lacks the ${EXPECT_HEADER[$name]} header"
+    fi
+    # The aws-lambda contenders must really send their credentials: /__bench_auth (an upstream
+    # location never used under load) answers with the x-api-key and authorization it received.
+    if [[ -n ${UPSTREAM_SEES[$name]} ]]; then
+      got=$(curl -s --max-time 5 "${flags[@]}" "${url%/}/__bench_auth" || true)
+      if ! grep -Eq "${UPSTREAM_SEES[$name]}" <<<"$got"; then
+        die "$name over $proto: the upstream did not get the expected credentials (it saw: $got)"
+      fi
     fi
   done
 }
@@ -412,11 +446,21 @@ main() {
   local sluice_plain=$SLUICE_PORT
   start_sluice sluice-logged true 1
   local sluice_logged=$SLUICE_PORT
+  start_sluice sluice-lambda-apikey false 0 lambda-apikey
+  local sluice_apikey=$SLUICE_PORT
+  start_sluice sluice-lambda-iam false 0 lambda-iam
+  local sluice_iam=$SLUICE_PORT
 
   add_contender direct "direct to upstream (ceiling)" "http://127.0.0.1:$UP_H1/" "${UP_H2:+http://127.0.0.1:$UP_H2/}"
   add_contender sluice "Sluice, plain proxy route" "http://127.0.0.1:$sluice_plain/" "http://127.0.0.1:$sluice_plain/"
   add_contender sluice-logged "Sluice + request-id + access log" \
     "http://127.0.0.1:$sluice_logged/" "http://127.0.0.1:$sluice_logged/" x-request-id
+  add_contender sluice-lambda-apikey "Sluice aws-lambda, apikey" \
+    "http://127.0.0.1:$sluice_apikey/" "http://127.0.0.1:$sluice_apikey/" "" \
+    '^x-api-key=\[bench-key\] authorization=\[\]$'
+  add_contender sluice-lambda-iam "Sluice aws-lambda, IAM SigV4" \
+    "http://127.0.0.1:$sluice_iam/" "http://127.0.0.1:$sluice_iam/" "" \
+    '^x-api-key=\[\] authorization=\[AWS4-HMAC-SHA256 Credential=AKIDBENCH/[0-9]{8}/us-east-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-date[a-z0-9;-]*, Signature=[0-9a-f]{64}\]$'
   if [[ -n $NGINX ]]; then
     add_contender nginx-proxy "nginx reverse proxy (peer)" "http://127.0.0.1:$PX_H1/" "http://127.0.0.1:$PX_H2/"
   fi
@@ -438,7 +482,7 @@ main() {
     done
   done
 
-  # Measured rounds, interleaved (A B C D, A B C D, ...) so drift on a shared machine hits all.
+  # Measured rounds, interleaved (A B C ..., A B C ..., ...) so drift on a shared machine hits all.
   declare -A RPS P99 CONNS ERRS
   local round out parsed rps lat errs before after
   for round in $(seq 1 "$ROUNDS"); do
