@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
 import { makeTempDir, ROOT, runCli, startGateway, TARGET } from '../helpers/gateway.ts'
 import { h2connect, h2once, h2request } from '../helpers/h2.ts'
+import { selfSignedCert } from '../helpers/tls.ts'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts'
 
 const run = promisify(execFile)
@@ -197,26 +198,7 @@ describe('TLS listener', () => {
   let cert: Buffer
   before(async () => {
     dir = await makeTempDir()
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'server.key'),
-      '-out',
-      join(dir, 'server.crt'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ])
-    cert = await readFile(join(dir, 'server.crt'))
+    cert = (await selfSignedCert(dir)).cert
   })
 
   test('negotiates h2 and http/1.1 by ALPN; X-Forwarded-Proto is https', async () => {
