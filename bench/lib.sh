@@ -1,0 +1,259 @@
+# Shared helpers for the benchmark scripts (bench/proxy.sh, bench/runtimes.sh). Sourced, not run.
+#
+# The caller sets, before sourcing: DURATION (seconds per measured run), RUN_TIMEOUT (hard cap on
+# one load-generator run, seconds), H1_CONNS (wrk -c), H2_CONNS (h2load -c), H2_STREAMS (h2load -m).
+# Sourcing changes into the repository root, makes the temp dir $TMP, and installs the EXIT/INT/TERM
+# traps that kill every PID in PIDS and remove $TMP (kept with BENCH_KEEP=1 or on failure).
+# After sourcing, call ensure_tools and setup_pinning; start_upstream starts the nginx upstream
+# (fixed 100-byte $BODY) and sets UP_H1, UP_H2, UP_STATUS, UP_PID and UPSTREAM_KIND.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+PIDS=()
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Clean-up: kill exactly the processes we started (by PID), then drop the temp dir.
+# ---------------------------------------------------------------------------------------------
+cleanup() {
+  local status=$? pid
+  trap - EXIT
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Give them a moment to exit (nginx master takes its worker down; Sluice drains), then insist.
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && break
+    sleep 0.3
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  if [[ ${BENCH_KEEP:-0} == 1 || $status != 0 ]]; then
+    log "raw output and configs kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Tools: install only what is missing. nginx is optional (Node fallback upstream, no peer).
+# ---------------------------------------------------------------------------------------------
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null || return 1
+  # A fresh machine's package lists can be empty or stale: update once, only if needed.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 && return 0
+  [[ $APT_UPDATED == 1 ]] && return 1
+  APT_UPDATED=1
+  apt-get update -q >&2 || return 1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
+}
+
+ensure_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v h2load >/dev/null || missing+=(nghttp2-client)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    apt_install "${missing[@]}" || log "warning: could not install ${missing[*]}"
+  fi
+  if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+    log "installing nginx"
+    apt_install nginx-light || apt_install nginx || log "warning: could not install nginx"
+  fi
+  command -v wrk >/dev/null || die "wrk is required"
+  command -v curl >/dev/null || die "curl is required (sanity checks and nginx stub_status)"
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  [[ -x $NGINX ]] || NGINX=""
+  # BENCH_NO_NGINX=1 exercises the fallback path (node:http upstream, no peer) on purpose.
+  [[ ${BENCH_NO_NGINX:-0} == 1 ]] && NGINX=""
+  HAVE_H2LOAD=0
+  command -v h2load >/dev/null && HAVE_H2LOAD=1
+  if [[ $HAVE_H2LOAD == 0 ]]; then log "warning: no h2load: h2c is not measured"; fi
+  # The Debian package may start its own nginx on :80; it is not ours and we never touch it.
+}
+
+# CPU pinning: the proxy under test gets CPU 0 to itself; load generator and upstream share CPU 1.
+setup_pinning() {
+  PIN_PROXY=()
+  PIN_LOAD=()
+  PINNING="none"
+  if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    PIN_PROXY=(taskset -c 0)
+    PIN_LOAD=(taskset -c 1)
+    PINNING="proxy under test on CPU 0; load generator and upstream on CPU 1"
+  fi
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it; a tiny race before we bind it is acceptable).
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# Waits until URL answers anything over HTTP/1.1 (or PID dies), at most ~10 s.
+wait_http() {
+  local url=$1 pid=$2
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# The upstream's fixed body: exactly 100 bytes of text, the same for every request.
+BODY="sluice-bench upstream body: 100 bytes of fixed text so every request moves the same payload.--------"
+[[ ${#BODY} == 100 ]] || die "BODY must be 100 bytes (is ${#BODY})"
+
+# ---------------------------------------------------------------------------------------------
+# Upstream: nginx `return 200` (h1 port, h2c port, stub_status port), or a node:http fallback.
+# ---------------------------------------------------------------------------------------------
+start_upstream() {
+  UP_H1=$(free_port)
+  UP_H2=""
+  UP_STATUS=""
+  if [[ -n $NGINX ]]; then
+    UP_H2=$(free_port)
+    UP_STATUS=$(free_port)
+    mkdir -p "$TMP/upstream"
+    cat >"$TMP/upstream/nginx.conf" <<EOF
+# Upstream for the benchmark: a fixed 100-byte answer, as cheap as nginx can make it.
+worker_processes 1;
+daemon off;
+pid $TMP/upstream/nginx.pid;
+error_log $TMP/upstream/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/upstream/body;
+  proxy_temp_path $TMP/upstream/proxy;
+  default_type text/plain;
+  # Never close a kept-alive client (the proxies' pools) during a run.
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  server {
+    listen 127.0.0.1:$UP_H1;
+    listen 127.0.0.1:$UP_H2 http2;   # h2c prior knowledge, for the direct h2c ceiling
+    location / { return 200 "$BODY"; }
+    # Sanity checks only (never under load): which credentials reached the upstream.
+    location = /__bench_auth { return 200 "x-api-key=[\$http_x_api_key] authorization=[\$http_authorization]"; }
+  }
+  # stub_status counts accepted connections: how many upstream connections each proxy opened.
+  server {
+    listen 127.0.0.1:$UP_STATUS;
+    location / { stub_status; }
+  }
+}
+EOF
+    "${PIN_LOAD[@]}" "$NGINX" -e "$TMP/upstream/error.log" -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" \
+      >"$TMP/upstream/stdout.log" 2>&1 &
+    UP_PID=$!
+    PIDS+=("$UP_PID")
+    UPSTREAM_KIND="nginx $("$NGINX" -v 2>&1 | sed 's|.*nginx/||')"
+  else
+    log "WARNING: nginx is not available: upstream is a node:http server, no nginx peer is measured"
+    cat >"$TMP/upstream.mjs" <<'EOF'
+// Fallback upstream when nginx cannot be installed: fixed 100-byte answer over HTTP/1.1.
+import http from 'node:http'
+const [port, body] = process.argv.slice(2)
+const server = http.createServer((req, res) => {
+  // Sanity checks only: which credentials reached the upstream (as the nginx upstream does).
+  const text = req.url === '/__bench_auth'
+    ? `x-api-key=[${req.headers['x-api-key'] ?? ''}] authorization=[${req.headers.authorization ?? ''}]`
+    : body
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+})
+server.keepAliveTimeout = 120_000
+server.listen(Number(port), '127.0.0.1')
+EOF
+    "${PIN_LOAD[@]}" node "$TMP/upstream.mjs" "$UP_H1" "$BODY" >"$TMP/upstream.log" 2>&1 &
+    UP_PID=$!
+    PIDS+=("$UP_PID")
+    UPSTREAM_KIND="node:http fallback (nginx could not be installed)"
+  fi
+  wait_http "http://127.0.0.1:$UP_H1/" "$UP_PID" || die "upstream did not start (see $TMP)"
+  log "upstream: $UPSTREAM_KIND on 127.0.0.1:$UP_H1${UP_H2:+ (h2c :$UP_H2)}"
+}
+
+# Connections the upstream has accepted so far (nginx only; "" otherwise).
+upstream_accepts() {
+  [[ -n $UP_STATUS ]] || return 0
+  curl -s --max-time 2 "http://127.0.0.1:$UP_STATUS/" | awk 'NR==3 {print $1}'
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Load runs. Each writes the tool's raw output to a file and prints "rps latency errors".
+# ---------------------------------------------------------------------------------------------
+
+# wrk's latency ("850.00us", "1.23ms", "1.20s") in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
+    printf "%.2f", n
+  }'
+}
+
+run_wrk() {
+  local url=$1 seconds=$2 out=$3
+  timeout "$RUN_TIMEOUT" "${PIN_LOAD[@]}" wrk -t1 -c"$H1_CONNS" -d"${seconds}s" --latency "$url" >"$out" 2>&1 || true
+}
+
+run_h2load() {
+  local url=$1 seconds=$2 out=$3
+  timeout "$RUN_TIMEOUT" "${PIN_LOAD[@]}" h2load -c"$H2_CONNS" -m"$H2_STREAMS" -D"$seconds" "$url" >"$out" 2>&1 || true
+}
+
+# Prints "rps p99_ms errors_text" from a wrk output file.
+parse_wrk() {
+  local f=$1 rps p99 non2xx sock total
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$f")
+  p99=$(awk '$1 == "99%" {print $2}' "$f")
+  total=$(awk '/requests in/ {print $1}' "$f")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$f")
+  sock=$(grep -o 'Socket errors:.*' "$f" | sed 's/Socket errors: //' || true)
+  local errors=""
+  [[ -n $non2xx ]] && errors+="non-2xx/3xx: $non2xx of ${total:-?}; "
+  [[ -n $sock ]] && errors+="socket errors: $sock; "
+  [[ -z $rps ]] && errors+="wrk printed no result (see raw output); "
+  printf '%s\t%s\t%s\n' "${rps:-0}" "$( [[ -n $p99 ]] && to_ms "$p99" || echo -)" "$errors"
+}
+
+# Prints "rps mean±sd errors_text" from an h2load output file (h2load has no percentiles).
+parse_h2load() {
+  local f=$1 rps lat reqline codes
+  rps=$(awk '/^finished in/ {print $4}' "$f")
+  lat=$(awk '/^time for request:/ {print $6 " ± " $7}' "$f")
+  reqline=$(grep '^requests:' "$f" || true)
+  codes=$(grep '^status codes:' "$f" || true)
+  local errors="" failed errored timeouts n3 n4 n5
+  failed=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$reqline")
+  errored=$(sed -n 's/.* \([0-9]*\) errored.*/\1/p' <<<"$reqline")
+  timeouts=$(sed -n 's/.* \([0-9]*\) timeout.*/\1/p' <<<"$reqline")
+  n3=$(sed -n 's/.* \([0-9]*\) 3xx.*/\1/p' <<<"$codes")
+  n4=$(sed -n 's/.* \([0-9]*\) 4xx.*/\1/p' <<<"$codes")
+  n5=$(sed -n 's/.* \([0-9]*\) 5xx.*/\1/p' <<<"$codes")
+  if [[ ${failed:-0} != 0 || ${errored:-0} != 0 || ${timeouts:-0} != 0 ]]; then
+    errors+="${reqline#requests: }; "
+  fi
+  if [[ ${n3:-0} != 0 || ${n4:-0} != 0 || ${n5:-0} != 0 ]]; then errors+="${codes}; "; fi
+  [[ -z $rps ]] && errors+="h2load printed no result (see raw output); "
+  printf '%s\t%s\t%s\n' "${rps:-0}" "${lat:--}" "$errors"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Statistics helpers.
+# ---------------------------------------------------------------------------------------------
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
