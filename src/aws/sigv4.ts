@@ -205,6 +205,26 @@ export function canonicalQueryString(query: string): string {
   return out
 }
 
+/**
+ * The query re-encoded pair by pair exactly as the canonical form encodes it, in the client's
+ * order (`+` becomes `%2B`, `a` stays `a`). Sent on the wire, so what AWS canonicalises from it
+ * is what was signed, while repeated keys keep their order for the function.
+ */
+export function encodeQueryString(query: string): string {
+  if (query === '') return ''
+  const out: string[] = []
+  for (const piece of query.split('&')) {
+    if (piece === '') continue
+    const eq = piece.indexOf('=')
+    out.push(
+      eq === -1
+        ? recodeComponent(piece)
+        : `${recodeComponent(piece.slice(0, eq))}=${recodeComponent(piece.slice(eq + 1))}`,
+    )
+  }
+  return out.join('&')
+}
+
 function comparePairs(a: readonly [string, string], b: readonly [string, string]): number {
   // Encoded strings are ASCII, so code-unit order is byte order.
   if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1

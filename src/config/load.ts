@@ -92,7 +92,9 @@ function zodIssueToConfigIssues(
       return { file, line: locateLine(text, path), path, message }
     })
   }
-  return [{ file, line: locateLine(text, issue.path), path: issue.path, message: issue.message }]
+  // For a bad record key, zod says "Invalid key in record"; the key's own rule says why.
+  const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message
+  return [{ file, line: locateLine(text, issue.path), path: issue.path, message }]
 }
 
 function unknownPluginMessage(

@@ -21,7 +21,13 @@ export const HTTP_METHODS = [
   'PURGE',
 ] as const
 
-const milliseconds = (min: number) => z.int().min(min, `must be >= ${min} (milliseconds)`)
+/** Timers take at most 2^31-1 ms; larger values would fire after 1 ms. */
+export const MAX_TIMER_MS = 2147483647
+export const milliseconds = (min: number) =>
+  z
+    .int()
+    .min(min, `must be >= ${min} (milliseconds)`)
+    .max(MAX_TIMER_MS, `must be <= ${MAX_TIMER_MS} (milliseconds)`)
 
 const listenAddress = z.string().refine((s) => parseHostPort(s, undefined) !== undefined, {
   message: 'must be "host:port" (e.g. "127.0.0.1:9080" or "[::1]:9080")',
@@ -114,6 +120,9 @@ const serverSchema = z
     tls: z.array(tlsListener).default([]).describe('TLS listeners: ALPN h2 and http/1.1.'),
     access_log: z.boolean().default(true).describe('One JSON line per request on stdout.'),
     drain_timeout: milliseconds(0).default(10000).describe('On SIGTERM/SIGINT, ms to let requests finish.'),
+  })
+  .refine((server) => server.listen.length + server.tls.length > 0, {
+    message: 'needs at least one address in `listen` or one `[[server.tls]]` listener',
   })
   .prefault({})
 

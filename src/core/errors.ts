@@ -10,6 +10,7 @@ export const ErrorCodes = {
   BAD_REQUEST: { code: 'SLUICE_E_BAD_REQUEST', status: 400 },
   /** nginx's 499: the client went away first. Nobody reads it; the access log does. */
   CLIENT_CLOSED: { code: 'SLUICE_E_CLIENT_CLOSED', status: 499 },
+  REQUEST_TIMEOUT: { code: 'SLUICE_E_REQUEST_TIMEOUT', status: 408 },
   BODY_TOO_LARGE: { code: 'SLUICE_E_BODY_TOO_LARGE', status: 413 },
   UPSTREAM_CONNECT: { code: 'SLUICE_E_UPSTREAM_CONNECT', status: 502 },
   UPSTREAM_RESET: { code: 'SLUICE_E_UPSTREAM_RESET', status: 502 },

@@ -58,3 +58,9 @@ export function stripHopByHop(headers: Headers): void {
   }
   for (const name of doomed) headers.delete(name)
 }
+
+/** Headers the gateway owns on every hop: hop-by-hop ones, framing, and Host. Plugins may not set them. */
+export function isReservedHeader(name: string): boolean {
+  const lower = name.toLowerCase()
+  return HOP_BY_HOP.has(lower) || lower === 'content-length' || lower === 'host'
+}

@@ -3,7 +3,7 @@
  * `sluice run` on any runtime: load and validate the config, start the adapter's listeners,
  * watch for changes, drain on SIGTERM/SIGINT. Returns the exit code for start-up failures.
  */
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { formatIssue } from '../config/issues.ts'
 import { loadConfigFile } from '../config/load.ts'
 import { ConfigReloader } from '../config/reloader.ts'
@@ -27,7 +27,12 @@ export async function run(configPath: string, adapter: RuntimeAdapter): Promise<
     plugins: builtinPlugins,
     deps: { upstream, logger, configDir: dirname(path) },
   })
-  gateway.swap(gateway.compile(loaded.config))
+  try {
+    gateway.swap(gateway.compile(loaded.config))
+  } catch (error) {
+    logger.error(`${basename(path)}: cannot start with this config: ${(error as Error).message}`)
+    return 1
+  }
 
   let listeners: Listeners
   try {

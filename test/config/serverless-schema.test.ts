@@ -112,3 +112,69 @@ describe('azure-functions schema', () => {
     )
   })
 })
+
+describe('values that would only fail at request time fail at load time', () => {
+  test('secrets with control characters or spaces, scope parts with spaces', () => {
+    const found = errors(
+      `[[routes]]
+uri = "/a"
+[routes.plugins.aws-lambda]
+function_uri = "https://x.example/f"
+authorization.apikey = "\${KEY}"
+[[routes]]
+uri = "/b"
+[routes.plugins.aws-lambda]
+function_uri = "https://x.example/f"
+authorization.iam = { accesskey = "AKID EXAMPLE", secretkey = "s", aws_region = "us east 1" }
+`,
+      { KEY: 'abc123\n' },
+    )
+    const text = found.join('\n')
+    assert.match(
+      text,
+      /routes\[0\]\.plugins\.aws-lambda\.authorization\.apikey: must not contain control characters/,
+    )
+    assert.match(
+      text,
+      /routes\[1\]\.plugins\.aws-lambda\.authorization\.iam\.accesskey: must not contain spaces or "\/"/,
+    )
+    assert.match(
+      text,
+      /routes\[1\]\.plugins\.aws-lambda\.authorization\.iam\.aws_region: must not contain spaces or "\/"/,
+    )
+    assert.ok(!text.includes('abc123'))
+  })
+
+  test('timeouts above what timers can hold are rejected', () => {
+    const found = errors(
+      `[[routes]]\nuri = "/a"\n[routes.plugins.aws-lambda]\nfunction_uri = "https://x.example/f"\ntimeout = 2592000000\n[[routes]]\nuri = "/b"\n[routes.upstream]\nnodes = { "127.0.0.1:1" = 1 }\ntimeout = { connect = 2147483648 }\n`,
+    )
+    assert.ok(
+      found.some((e) => /routes\[0\]\.plugins\.aws-lambda\.timeout: must be <= 2147483647/.test(e)),
+      found.join('\n'),
+    )
+    assert.ok(
+      found.some((e) => /routes\[1\]\.upstream\.timeout\.connect: must be <= 2147483647/.test(e)),
+      found.join('\n'),
+    )
+  })
+
+  test('plugins cannot set hop-by-hop, framing or Host headers', () => {
+    const found = errors(
+      `[plugins.request-id]\nheader_name = "Connection"\n[[routes]]\nuri = "/a"\n[routes.plugins.mocking]\nheaders = { "Transfer-Encoding" = "chunked", "Content-Length" = "5", x-ok = "fine" }\n`,
+    )
+    const text = found.join('\n')
+    assert.match(text, /plugins\.request-id\.header_name: is managed by the gateway/)
+    assert.match(text, /routes\[0\]\.plugins\.mocking\.headers\.Transfer-Encoding: is managed by the gateway/)
+    assert.match(text, /routes\[0\]\.plugins\.mocking\.headers\.Content-Length: is managed by the gateway/)
+    assert.doesNotMatch(text, /x-ok/)
+  })
+
+  test('a server with no listener at all is rejected', () => {
+    const found = errors(`[server]\nlisten = []\n`)
+    assert.ok(
+      found.some((e) => /server: needs at least one address/.test(e)),
+      found.join('\n'),
+    )
+  })
+})

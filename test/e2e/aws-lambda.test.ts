@@ -74,6 +74,7 @@ ${lambda('/aws', `function_uri = "${apikeyFake.origin}/default/greet"\nauthoriza
 ${lambda('/aws/*', `function_uri = "${apikeyFake.origin}/default/echo?stage=test"\nauthorization.apikey = "\${LAMBDA_API_KEY}"`)}
 ${lambda('/iam', `function_uri = "${iamFake.origin}/default/greet"\n${iam(IAM)}`)}
 ${lambda('/iam/*', `function_uri = "${iamFake.origin}/default/echo?stage=test"\n${iam(IAM)}`)}
+${lambda('/iam-quick', `function_uri = "${iamFake.origin}/default/echo"\n${iam(IAM)}\ntimeout = 300`)}
 ${lambda('/sts', `function_uri = "${stsFake.origin}/default/greet"\n${iam(STS)}`)}
 ${lambda('/function-url', `function_uri = "${functionUrlFake.origin}/greet"\n${iam(IAM).replace(' }', ', service = "lambda" }')}`)}
 ${lambda('/wrong-key', `function_uri = "${apikeyFake.origin}/default/greet"\nauthorization.apikey = "not-the-key"`)}
@@ -198,6 +199,33 @@ function_uri = "${azureMasterFake.origin}/api/greet"
     const sts = await fetch(`${gateway.url}/sts?name=temp`)
     assert.equal(await sts.json(), 'Hello, temp!')
     assert.equal(stsFake.invocations.at(-1)?.headers['x-amz-security-token'], STS.sessionToken)
+  })
+
+  test("IAM keeps the client's query order (repeated keys too), encoded as it was signed", async () => {
+    const res = await fetch(`${gateway.url}/iam/q?b=2&a=1&a=0&plus=a+b&flag&sp=x%20y`)
+    assert.equal(res.status, 200)
+    const echoed = (await res.json()) as { query: string }
+    assert.equal(echoed.query, 'stage=test&b=2&a=1&a=0&plus=a%2Bb&flag&sp=x%20y')
+  })
+
+  test('IAM: a client that sends its body too slowly gets 408, and the function is not called', async () => {
+    const before = iamFake.invocations.length
+    const status = await new Promise<number>((ok, fail) => {
+      const req = http.request(
+        `${gateway.url}/iam-quick`,
+        { method: 'POST', headers: { 'content-length': '100' } },
+        (res) => {
+          res.resume()
+          ok(res.statusCode ?? 0)
+          req.destroy()
+        },
+      )
+      req.on('error', () => {})
+      req.write('only ten b')
+      setTimeout(() => fail(new Error('no answer within 3 s')), 3000)
+    })
+    assert.equal(status, 408)
+    assert.equal(iamFake.invocations.length, before)
   })
 
   test('wildcard routes append the suffix to the function path and merge the query', async () => {

@@ -38,7 +38,11 @@ nodes = { "${slow.address}" = 1 }
   test('SIGTERM stops accepting, lets HTTP/1.1 requests in flight finish, and exits 0', async () => {
     const gateway = await slowGateway()
     const port = Number(new URL(gateway.url).port)
-    const h1 = fetch(`${gateway.url}/slow`).then(async (r) => ({ status: r.status, body: await r.text() }))
+    const h1 = fetch(`${gateway.url}/slow`).then(async (r) => ({
+      status: r.status,
+      body: await r.text(),
+      connection: r.headers.get('connection'),
+    }))
     await sleep(250)
     const exit = gateway.stop('SIGTERM')
     await sleep(100)
@@ -47,7 +51,12 @@ nodes = { "${slow.address}" = 1 }
       /ECONNREFUSED/,
       'no new connections once draining',
     )
-    assert.deepEqual(await h1, { status: 200, body: 'finished' })
+    const answered = await h1
+    assert.equal(answered.status, 200)
+    assert.equal(answered.body, 'finished')
+    // On Node, a response finishing during the drain tells the client not to reuse the
+    // connection; Bun.serve and Deno.serve close it after the response by themselves.
+    if (TARGET === 'node') assert.equal(answered.connection, 'close')
     assert.equal(await exit, 0)
     assert.match(gateway.stderr(), /SIGTERM: no longer accepting/)
   })

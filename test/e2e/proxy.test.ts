@@ -179,6 +179,50 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     assert.equal(a.received[before + 1]?.headers['x-request-id'], id)
   })
 
+  test('request bodies are always framed: a DELETE body cannot smuggle a second request', async () => {
+    const before = a.received.length
+    const smuggled = 'GET /internal/admin?smuggled=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'
+    const viaH1 = await new Promise<number>((ok, fail) => {
+      const req = http.request(
+        `${gateway.url}/pass-host`,
+        { method: 'DELETE', headers: { 'transfer-encoding': 'chunked' }, agent: false },
+        (res) => {
+          res.resume()
+          res.on('end', () => ok(res.statusCode ?? 0))
+        },
+      )
+      req.on('error', fail)
+      req.end(smuggled)
+    })
+    assert.equal(viaH1, 200)
+    const viaH2 = await h2once(gateway.url, '/pass-host', { method: 'OPTIONS', body: smuggled })
+    assert.equal(viaH2.status, 200)
+    // Let any smuggled request arrive if it were going to.
+    await new Promise((r) => setTimeout(r, 100))
+    const seen = a.received.slice(before).map((r) => `${r.method} ${r.url}`)
+    assert.deepEqual(seen, ['DELETE /pass-host', 'OPTIONS /pass-host'])
+  })
+
+  test('a GET with a body: Content-Length is not forwarded without it, and the connection stays in sync', async () => {
+    const before = a.received.length
+    const res = await rawRequest(
+      gateway.url,
+      '/pass-host',
+      { 'content-length': '16' },
+      'GET',
+      '0123456789abcdef',
+    )
+    assert.equal(res.status, 200)
+    const next = await fetch(`${gateway.url}/pass-host?next=1`)
+    assert.equal(next.status, 200)
+    const seen = a.received.slice(before)
+    assert.equal(seen[0]?.headers['content-length'], undefined)
+    assert.deepEqual(
+      seen.map((r) => `${r.method} ${r.url}`),
+      ['GET /pass-host', 'GET /pass-host?next=1'],
+    )
+  })
+
   test('h2load: 2000 concurrent h2c requests through the proxy all succeed', async () => {
     const { stdout } = await run('h2load', [
       '-n',
@@ -330,13 +374,15 @@ function rawRequest(
   base: string,
   path: string,
   headers: Record<string, string>,
+  method = 'GET',
+  body?: string,
 ): Promise<{ status: number }> {
   return new Promise((done, fail) => {
-    const req = http.request(`${base}${path}`, { headers, agent: false }, (res) => {
+    const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
       res.resume()
       res.on('end', () => done({ status: res.statusCode ?? 0 }))
     })
     req.on('error', fail)
-    req.end()
+    req.end(body)
   })
 }

@@ -46,7 +46,7 @@ export class FetchUpstreamClient implements UpstreamClient {
     try {
       const response = await fetch(url, {
         method: request.method,
-        headers: request.headers,
+        headers: fetchHeaders(request.headers),
         body: request.body,
         redirect: 'manual',
         signal: controller.signal,
@@ -69,6 +69,12 @@ export class FetchUpstreamClient implements UpstreamClient {
   }
 
   close(): void {}
+}
+
+/** fetch frames the body itself (length for bytes, chunked for streams, none for null). */
+function fetchHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const { 'content-length': _length, 'transfer-encoding': _encoding, ...rest } = headers
+  return rest
 }
 
 /** The response without hop-by-hop headers (fetch's own headers are immutable: copy). */

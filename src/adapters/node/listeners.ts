@@ -18,6 +18,9 @@ import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
 import { sniffProtocol } from './sniff.ts'
 
+/** An HTTP/1.1 connection silent this long (no request, no response bytes) is closed. */
+const IDLE_SOCKET_MS = 120_000
+
 type AnyRequest = IncomingMessage | Http2ServerRequest
 type AnyResponse = ServerResponse | Http2ServerResponse
 
@@ -32,7 +35,8 @@ export async function startNodeListeners(
   const sockets = new Set<net.Socket>()
   const sessions = new Set<Http2Session>()
   const listening: net.Server[] = []
-  const h1Servers: http.Server[] = []
+  /** Plain HTTP/1.1 connections (after sniffing): the ones drain can close when idle. */
+  const h1Sockets = new Set<net.Socket>()
 
   const listenerFor = (scheme: 'http' | 'https') =>
     getRequestListener((request, env) => {
@@ -52,15 +56,23 @@ export async function startNodeListeners(
       })
     })
 
+  const busy = new Set<net.Socket>()
+  const responses = new Set<AnyResponse>()
   const track = (listener: (req: AnyRequest, res: AnyResponse) => Promise<void>) => {
     return (req: AnyRequest, res: AnyResponse) => {
       inflight++
+      responses.add(res)
+      const socket = res instanceof ServerResponse ? res.socket : null
+      if (socket) busy.add(socket)
       res.once('close', () => {
         inflight--
+        responses.delete(res)
+        if (socket) busy.delete(socket)
         if (inflight === 0) onIdle?.()
       })
       if (draining && res instanceof ServerResponse) res.shouldKeepAlive = false
-      void listener(req, res)
+      // A response Node refuses to write must cost one stream, never the process.
+      listener(req, res).catch(() => res.destroy())
     }
   }
   const trackSessions = (h2: http2.Http2Server | http2.Http2SecureServer) => {
@@ -77,8 +89,10 @@ export async function startNodeListeners(
 
   const plain = track(listenerFor('http'))
   const h1 = http.createServer(plain)
+  // Sockets handed over with emit('connection') get Node's per-socket idle timeout but not its
+  // headersTimeout/requestTimeout checks (those start with listen()): bound idleness at least.
+  h1.timeout = IDLE_SOCKET_MS
   const h2c = http2.createServer({}, plain)
-  h1Servers.push(h1)
   trackSessions(h2c)
   const urls: string[] = []
 
@@ -87,7 +101,14 @@ export async function startNodeListeners(
       const { host, port } = parseHostPort(address, undefined)!
       const tcp = net.createServer((socket) => {
         trackSocket(socket)
-        sniffProtocol(socket, (protocol) => (protocol === 'h2c' ? h2c : h1).emit('connection', socket))
+        sniffProtocol(socket, (protocol) => {
+          if (protocol === 'h2c') h2c.emit('connection', socket)
+          else {
+            h1Sockets.add(socket)
+            socket.once('close', () => h1Sockets.delete(socket))
+            h1.emit('connection', socket)
+          }
+        })
       })
       const bound = await listen(tcp, host, port, address)
       listening.push(tcp)
@@ -121,7 +142,14 @@ export async function startNodeListeners(
       draining = true
       for (const s of listening) s.close()
       for (const session of sessions) session.close() // GOAWAY: streams in flight finish, no new ones
-      for (const s of h1Servers) s.closeIdleConnections()
+      // HTTP/1.1: responses still to come say `Connection: close`; idle keep-alive connections
+      // are closed now (closeIdleConnections() needs a listening server, and ours is not).
+      for (const res of responses) {
+        if (res instanceof ServerResponse && !res.headersSent) res.shouldKeepAlive = false
+      }
+      for (const socket of h1Sockets) {
+        if (!busy.has(socket)) socket.end()
+      }
       if (inflight > 0) {
         await new Promise<void>((done) => {
           const timer = setTimeout(done, timeoutMs)

@@ -60,7 +60,7 @@ export class NodeUpstreamClient implements UpstreamClient {
         port: origin.port,
         method: request.method,
         path: request.path,
-        headers: request.headers,
+        headers: framedHeaders(request.headers, request.body),
         setHost: false,
         agent: this.#agent(origin.scheme, request.pool),
         ...(origin.scheme === 'https'
@@ -171,6 +171,24 @@ export class NodeUpstreamClient implements UpstreamClient {
     for (const agent of this.#agents.values()) agent.destroy()
     this.#agents.clear()
   }
+}
+
+/**
+ * The body's framing is decided here, never inherited: the client's Transfer-Encoding is
+ * hop-by-hop (dropped), and Node sends a stream on GET/DELETE/OPTIONS unframed unless told,
+ * so the upstream would read the body as the next request on the connection (smuggling). No
+ * body: no Content-Length; bytes: their exact length; a stream: its declared length, else chunked.
+ */
+function framedHeaders(
+  headers: Readonly<Record<string, string>>,
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
+): Record<string, string> {
+  const framed = { ...headers }
+  delete framed['transfer-encoding']
+  if (body === null) delete framed['content-length']
+  else if (body instanceof Uint8Array) framed['content-length'] = String(body.byteLength)
+  else if (framed['content-length'] === undefined) framed['transfer-encoding'] = 'chunked'
+  return framed
 }
 
 /** SNI never carries an IP address (RFC 6066): Node ignores one, Deno's node:tls throws. */

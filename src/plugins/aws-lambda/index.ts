@@ -11,26 +11,25 @@
  * authorization.apikey = "${LAMBDA_API_KEY}"
  */
 import { z } from 'zod'
-import { amzDate, canonicalQueryString, SigV4Signer, sha256Hex } from '../../aws/sigv4.ts'
+import { amzDate, encodeQueryString, SigV4Signer, sha256Hex } from '../../aws/sigv4.ts'
+import { headerValue, scopePart } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
 import { type Authorizer, createServerlessHandler, noAuthorizer } from '../serverless/handler.ts'
 import { serverlessSchema } from '../serverless/schema.ts'
 
 const iamSchema = z.strictObject({
-  accesskey: z.string().min(1).describe('IAM access key id'),
-  secretkey: z.string().min(1).describe('IAM secret access key'),
-  session_token: z.string().min(1).optional().describe('for temporary credentials (STS)'),
-  aws_region: z.string().min(1).default('us-east-1'),
-  service: z
-    .string()
-    .min(1)
+  accesskey: scopePart.describe('IAM access key id'),
+  secretkey: headerValue.describe('IAM secret access key'),
+  session_token: headerValue.optional().describe('for temporary credentials (STS)'),
+  aws_region: scopePart.default('us-east-1'),
+  service: scopePart
     .default('execute-api')
     .describe('"execute-api" for API Gateway, "lambda" for function URLs'),
 })
 
 const authorizationSchema = z
   .strictObject({
-    apikey: z.string().min(1).optional().describe('API Gateway API key, sent as x-api-key'),
+    apikey: headerValue.optional().describe('API Gateway API key, sent as x-api-key'),
     iam: iamSchema.optional().describe('IAM credentials: requests are signed with AWS Signature V4'),
   })
   .refine((a) => a.apikey === undefined || a.iam === undefined, {
@@ -72,8 +71,8 @@ function iamAuthorizer(iam: z.output<typeof iamSchema>): Authorizer {
     authorize(call) {
       const date = new Date()
       const headers = call.headers
-      // Sent in canonical form, so what AWS canonicalises from the wire is what was signed.
-      call.query = canonicalQueryString(call.query)
+      // Sent encoded as it is signed (AWS sorts on its side), in the client's order.
+      call.query = encodeQueryString(call.query)
       headers['x-amz-date'] = amzDate(date)
       headers['x-amz-content-sha256'] = sha256Hex(call.body as Uint8Array)
       if (iam.session_token !== undefined) headers['x-amz-security-token'] = iam.session_token

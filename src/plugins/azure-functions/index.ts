@@ -10,19 +10,20 @@
  * authorization.apikey = "${AZURE_FUNCTION_KEY}"
  */
 import { z } from 'zod'
+import { headerValue } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
 import { type Authorizer, createServerlessHandler } from '../serverless/handler.ts'
 import { serverlessSchema } from '../serverless/schema.ts'
 
 const metadataSchema = z.strictObject({
-  master_apikey: z.string().min(1).optional().describe('x-functions-key for routes that set none'),
-  master_clientid: z.string().min(1).optional().describe('x-functions-clientid for routes that set none'),
+  master_apikey: headerValue.optional().describe('x-functions-key for routes that set none'),
+  master_clientid: headerValue.optional().describe('x-functions-clientid for routes that set none'),
 })
 
 const schema = serverlessSchema(
   z.strictObject({
-    apikey: z.string().min(1).optional().describe('sent as x-functions-key'),
-    clientid: z.string().min(1).optional().describe('sent as x-functions-clientid'),
+    apikey: headerValue.optional().describe('sent as x-functions-key'),
+    clientid: headerValue.optional().describe('sent as x-functions-clientid'),
   }),
 )
 

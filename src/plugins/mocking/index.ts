@@ -9,14 +9,13 @@
  * json = { message = "Hello" }
  */
 import { z } from 'zod'
+import { settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
 
 const schema = z
   .strictObject({
     status: z.int().min(200).max(599).default(200),
-    headers: z
-      .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name'), z.string())
-      .default({}),
+    headers: z.record(settableHeaderName, z.string().regex(/^[^\r\n\0]*$/, 'must be one line')).default({}),
     body: z.string().optional().describe('Body as text; default content type text/plain.'),
     json: z.json().optional().describe('Body as JSON (any TOML value); content type application/json.'),
     content_type: z.string().min(1).optional(),

@@ -26,6 +26,11 @@ function nodesOf(config: UpstreamConfig): Node[] {
   return list.map((n) => ({ ...n, address: formatHostPort(n) }))
 }
 
+const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host)
+
+/** upstream_host may carry a port ("api.internal:8443"); TLS SNI takes the name alone. */
+const hostOnly = (host: string) => parseHostPort(host, 0)?.host ?? host
+
 export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayMiddleware {
   const balancer = new RoundRobin(nodesOf(config))
   const attempts = 1 + Math.min(config.retries ?? 1, balancer.size - 1)
@@ -49,7 +54,7 @@ export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayM
           ? authorityOf(c.req.url)
           : config.pass_host === 'node'
             ? node.port === defaultPort
-              ? node.host
+              ? bracketed(node.host)
               : node.address
             : (config.upstream_host as string)
       const request: OutboundRequest = {
@@ -61,7 +66,7 @@ export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayM
         timeouts: config.timeout,
         pool,
         tlsVerify: config.tls.verify,
-        servername: config.pass_host === 'rewrite' ? config.upstream_host : undefined,
+        servername: config.pass_host === 'rewrite' ? hostOnly(config.upstream_host as string) : undefined,
         onClientGone: c.env.onClientGone,
       }
       try {

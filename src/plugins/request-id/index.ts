@@ -5,14 +5,12 @@
  * client, and into the access log.
  */
 import { z } from 'zod'
+import { settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
 import { mutableRequestHeaders } from '../../core/request.ts'
 
 const schema = z.strictObject({
-  header_name: z
-    .string()
-    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name')
-    .default('X-Request-Id'),
+  header_name: settableHeaderName.default('X-Request-Id'),
 })
 
 /** Printable ASCII without spaces, bounded: anything else from a client is replaced. */

@@ -8,21 +8,47 @@ import { GatewayError } from '../../core/errors.ts'
 export const tooLarge = (max: number) =>
   new GatewayError('BODY_TOO_LARGE', `request body is larger than ${max} bytes`)
 
-/** Reads the whole body, failing with 413 as soon as it passes `max` bytes. */
-export async function readBounded(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array> {
+/**
+ * Reads the whole body: 413 as soon as it passes `max` bytes, 408 when the client has not sent
+ * it all within `timeoutMs`, 499 when the client goes away mid-body.
+ */
+export async function readBounded(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+  timeoutMs: number,
+): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0)
   const chunks: Uint8Array[] = []
   let size = 0
   const reader = body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > max) {
-      await reader.cancel().catch(() => {})
-      throw tooLarge(max)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new GatewayError('REQUEST_TIMEOUT', `request body not received within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+  })
+  try {
+    for (;;) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>
+      try {
+        chunk = await Promise.race([reader.read(), deadline])
+      } catch (error) {
+        await reader.cancel().catch(() => {})
+        if (error instanceof GatewayError) throw error
+        throw new GatewayError('CLIENT_CLOSED', 'the client closed the request mid-body', { cause: error })
+      }
+      const { done, value } = chunk
+      if (done) break
+      size += value.byteLength
+      if (size > max) {
+        await reader.cancel().catch(() => {})
+        throw tooLarge(max)
+      }
+      chunks.push(value)
     }
-    chunks.push(value)
+  } finally {
+    clearTimeout(timer)
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array
   const whole = new Uint8Array(size)

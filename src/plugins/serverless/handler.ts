@@ -65,7 +65,7 @@ export function createServerlessHandler(
     let body: Uint8Array | ReadableStream<Uint8Array> | null = forwardBody(c)
     let exceeded = () => false
     if (authorizer.needsBody) {
-      body = await readBounded(body, max)
+      body = await readBounded(body, max, config.timeout)
       headers['content-length'] = String(body.byteLength)
     } else if (body) {
       const limited = limitBody(body, max)

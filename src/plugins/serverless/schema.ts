@@ -4,6 +4,7 @@
  * plugin-specific `authorization` table.
  */
 import { z } from 'zod'
+import { milliseconds } from '../../config/schema.ts'
 
 export const functionUri = z
   .string()
@@ -24,15 +25,11 @@ export function serverlessSchema<A extends z.ZodType>(authorization: A) {
   return z.strictObject({
     function_uri: functionUri,
     authorization: authorization.optional(),
-    timeout: z
-      .int()
-      .min(100, 'must be >= 100 (milliseconds)')
-      .default(3000)
-      .describe('ms for the whole call to the function'),
+    timeout: milliseconds(100).default(3000).describe('ms for the whole call to the function'),
     ssl_verify: z.boolean().default(true),
     keepalive: z.boolean().default(true),
     keepalive_pool: z.int().min(1).default(5).describe('idle connections kept to the function'),
-    keepalive_timeout: z.int().min(1000, 'must be >= 1000 (milliseconds)').default(60000),
+    keepalive_timeout: milliseconds(1000).default(60000),
     max_req_body_size: z
       .int()
       .min(0)
