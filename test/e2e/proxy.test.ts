@@ -54,6 +54,12 @@ describe('proxy', () => {
       res.end('hop')
     })
     slow = await startUpstream((req, res) => {
+      if (req.url?.includes('stall')) {
+        // A large body that stops half-way without closing the connection.
+        res.writeHead(200, { 'content-length': String(1024 * 1024) })
+        res.write(Buffer.alloc(128 * 1024, 1))
+        return
+      }
       const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0)
       setTimeout(() => res.end('slow'), delay)
     })
@@ -118,6 +124,16 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     const fast = await fetch(`${gateway.url}/slow?delay=10`)
     assert.equal(fast.status, 200)
     assert.equal(await fast.text(), 'slow')
+  })
+
+  test('an upstream that stalls mid-body is cut after the read timeout, not left hanging', async () => {
+    const started = Date.now()
+    await assert.rejects(async () => {
+      const res = await fetch(`${gateway.url}/slow?stall=1`)
+      assert.equal(res.status, 200)
+      await res.arrayBuffer()
+    })
+    assert.ok(Date.now() - started < 5000, 'cut by the 300 ms read timeout, long before the test gives up')
   })
 
   test('hop-by-hop response headers are stripped, so HTTP/2 clients get a clean response', async () => {

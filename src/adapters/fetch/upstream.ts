@@ -56,7 +56,10 @@ export class FetchUpstreamClient implements UpstreamClient {
       const length = Number(response.headers.get('content-length') ?? Number.NaN)
       // Small bodies of known length are read whole while the timer still runs (as the Node
       // client does, like nginx's proxy buffering): a cut short body becomes a clean 502.
-      const body = length <= SMALL_BODY_BYTES && response.body ? await response.arrayBuffer() : response.body
+      const body =
+        length <= SMALL_BODY_BYTES && response.body
+          ? await response.arrayBuffer()
+          : response.body && withIdleTimeout(response.body, timeouts.read, (error) => abort(error))
       return endToEnd(response, body)
     } catch (error) {
       if (failure) throw failure
@@ -69,6 +72,38 @@ export class FetchUpstreamClient implements UpstreamClient {
   }
 
   close(): void {}
+}
+
+/**
+ * A streamed body that fails when the upstream goes quiet for `idleMs` while the client is
+ * still reading (fetch's own timer stops at the response head).
+ */
+function withIdleTimeout(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  abort: (error: UpstreamError) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const timer = setTimeout(
+        () => abort(new UpstreamError('timeout', `upstream idle for ${idleMs} ms`)),
+        idleMs,
+      )
+      try {
+        const { done, value } = await reader.read()
+        if (done) controller.close()
+        else controller.enqueue(value)
+      } catch (error) {
+        controller.error(error)
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason)
+    },
+  })
 }
 
 /** fetch frames the body itself (length for bytes, chunked for streams, none for null). */

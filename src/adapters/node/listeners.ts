@@ -18,7 +18,7 @@ import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
 import { sniffProtocol } from './sniff.ts'
 
-/** An HTTP/1.1 connection silent this long (no request, no response bytes) is closed. */
+/** A connection (HTTP/1.1 socket or HTTP/2 session) silent this long is closed. */
 const IDLE_SOCKET_MS = 120_000
 
 type AnyRequest = IncomingMessage | Http2ServerRequest
@@ -93,6 +93,7 @@ export async function startNodeListeners(
   // headersTimeout/requestTimeout checks (those start with listen()): bound idleness at least.
   h1.timeout = IDLE_SOCKET_MS
   const h2c = http2.createServer({}, plain)
+  h2c.setTimeout(IDLE_SOCKET_MS) // idle HTTP/2 sessions are closed too
   trackSessions(h2c)
   const urls: string[] = []
 
@@ -125,6 +126,7 @@ export async function startNodeListeners(
         track(listenerFor('https')),
       )
       trackSessions(secure)
+      secure.setTimeout(IDLE_SOCKET_MS)
       secure.on('connection', trackSocket)
       secure.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true))
       const bound = await listen(secure, host, port, tls.listen)
