@@ -9,6 +9,7 @@ import type { RuntimeAdapter } from '../../runtime/types.ts'
 import type { PoolOptions } from '../../upstream/types.ts'
 import { FetchUpstreamClient } from '../fetch/upstream.ts'
 import { startBunListeners } from './listeners.ts'
+import { BunSocketUpstreamClient } from './socket-client.ts'
 
 /**
  * One fetch session per pool setting and TLS mode, so `keepalive_pool` / `keepalive*` apply.
@@ -34,14 +35,17 @@ function sessionFor(pool: PoolOptions, tlsVerify: boolean): Bun.FetchSession {
 
 export const bunAdapter: RuntimeAdapter = {
   description: `bun ${Bun.version}`,
+  // SLUICE_BUN_CLIENT=socket: the pooled HTTP/1.1 client on Bun.connect (socket-client.ts).
   // decompress: false keeps bodies byte-for-byte, with their Content-Encoding and length intact.
   createUpstream: () =>
-    new FetchUpstreamClient((request) => ({
-      decompress: false,
-      session: sessionFor(request.pool, request.tlsVerify),
-      ...(request.servername
-        ? { tls: { rejectUnauthorized: request.tlsVerify, serverName: request.servername } }
-        : {}),
-    })),
+    process.env.SLUICE_BUN_CLIENT === 'socket'
+      ? new BunSocketUpstreamClient()
+      : new FetchUpstreamClient((request) => ({
+          decompress: false,
+          session: sessionFor(request.pool, request.tlsVerify),
+          ...(request.servername
+            ? { tls: { rejectUnauthorized: request.tlsVerify, serverName: request.servername } }
+            : {}),
+        })),
   listen: startBunListeners,
 }

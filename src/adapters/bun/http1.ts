@@ -1,0 +1,361 @@
+/**
+ * @module
+ * HTTP/1.1 wire format for the Bun socket client (`socket-client.ts`): the request head, the
+ * response head parser and the response body decoders (Content-Length, chunked, until close).
+ * No sockets here: bytes in, decisions out. Anything malformed throws `ProtocolError`, which
+ * the client turns into a `reset` (502).
+ */
+import { hopByHopFilter } from '../../core/headers.ts'
+
+/** Largest response head (status line + headers, or trailers) accepted. */
+export const MAX_HEAD_BYTES = 64 * 1024
+
+export class ProtocolError extends Error {}
+
+/** Header names (RFC 9110 token) and values (no CR, LF, NUL) safe to put on the wire. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const UNSAFE_TARGET = /[\s\0]/
+
+/**
+ * The request head, framed as the Node client frames it (see `framedHeaders` there): the
+ * client's Transfer-Encoding never crosses; no body: no Content-Length; bytes: their exact
+ * length; a stream: its declared length, else chunked (the caller then chunks the body).
+ */
+export function requestHead(
+  method: string,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
+  keepAlive: boolean,
+): { head: string; chunked: boolean; declaredLength: number } {
+  if (!TOKEN.test(method) || UNSAFE_TARGET.test(path) || path === '') {
+    throw new ProtocolError('invalid request line')
+  }
+  let head = `${method} ${path} HTTP/1.1\r\n`
+  let declared: string | undefined
+  for (const name in headers) {
+    const value = headers[name] as string
+    if (name === 'transfer-encoding' || name === 'connection' || name === 'keep-alive') continue
+    if (name === 'content-length') {
+      declared = value
+      continue
+    }
+    if (!TOKEN.test(name) || invalidFieldValue(value)) throw new ProtocolError(`invalid header ${name}`)
+    head += `${name}: ${value}\r\n`
+  }
+  let chunked = false
+  let declaredLength = -1
+  if (body instanceof Uint8Array) {
+    head += `content-length: ${body.byteLength}\r\n`
+  } else if (body !== null) {
+    if (declared !== undefined && /^\d{1,15}$/.test(declared.trim())) {
+      declaredLength = Number(declared.trim())
+      head += `content-length: ${declaredLength}\r\n`
+    } else {
+      chunked = true
+      head += 'transfer-encoding: chunked\r\n'
+    }
+  }
+  head += keepAlive ? 'connection: keep-alive\r\n\r\n' : 'connection: close\r\n\r\n'
+  return { head, chunked, declaredLength }
+}
+
+/** One chunk of a chunked request body: size line, data, CRLF, in one buffer (one write). */
+export function chunkFrame(data: Uint8Array): Uint8Array {
+  const size = `${data.byteLength.toString(16)}\r\n`
+  const frame = new Uint8Array(size.length + data.byteLength + 2)
+  for (let i = 0; i < size.length; i++) frame[i] = size.charCodeAt(i)
+  frame.set(data, size.length)
+  frame[frame.length - 2] = 13
+  frame[frame.length - 1] = 10
+  return frame
+}
+
+export const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]) // "0\r\n\r\n"
+
+export type Framing =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; readonly length: number }
+  | { readonly kind: 'chunked' }
+  | { readonly kind: 'close' }
+
+export interface ResponseHead {
+  readonly status: number
+  readonly statusText: string
+  /** End-to-end headers as the Node client builds them: a record, or pairs when Set-Cookie repeats. */
+  readonly headers: Record<string, string> | [string, string][]
+  readonly framing: Framing
+  /** The connection may carry another request after this response (HTTP/1.1, no `close`). */
+  readonly keepAlive: boolean
+}
+
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\r\n]*))?$/
+
+/**
+ * Parses a response head (`text` is the head without its final CRLFCRLF, as latin1).
+ * `method` decides whether a body follows (HEAD never has one).
+ */
+export function parseResponseHead(text: string, method: string): ResponseHead {
+  const lines = text.split('\r\n')
+  const match = STATUS_LINE.exec(lines[0] as string)
+  if (!match) throw new ProtocolError('malformed status line')
+  const minor = match[1]
+  const status = Number(match[2])
+  const raw: string[] = []
+  let connection: string | undefined
+  let contentLength: string | undefined
+  let transferEncoding: string | undefined
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string
+    const colon = line.indexOf(':')
+    if (colon <= 0) throw new ProtocolError('malformed header line')
+    const name = line.slice(0, colon).toLowerCase()
+    if (!TOKEN.test(name)) throw new ProtocolError('malformed header name')
+    const value = line.slice(colon + 1).trim()
+    if (invalidFieldValue(value)) throw new ProtocolError('malformed header value')
+    raw.push(name, value)
+    if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`
+    else if (name === 'content-length') {
+      contentLength = contentLength === undefined ? value : `${contentLength}, ${value}`
+    } else if (name === 'transfer-encoding') {
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`
+    }
+  }
+  const connectionTokens = (connection ?? '').toLowerCase()
+  let keepAlive =
+    minor === '1'
+      ? !/(^|[\s,])close\s*(,|$)/.test(connectionTokens)
+      : /(^|[\s,])keep-alive\s*(,|$)/.test(connectionTokens)
+  let framing: Framing
+  if (method === 'HEAD' || (status >= 100 && status < 200) || status === 204 || status === 304) {
+    framing = { kind: 'none' }
+  } else if (transferEncoding !== undefined) {
+    const codings = transferEncoding.toLowerCase().split(',')
+    const last = (codings[codings.length - 1] as string).trim()
+    framing = last === 'chunked' ? { kind: 'chunked' } : { kind: 'close' }
+    // Both framings at once is how responses get smuggled: never reuse such a connection.
+    if (contentLength !== undefined) keepAlive = false
+  } else if (contentLength !== undefined) {
+    framing = { kind: 'length', length: parseContentLength(contentLength) }
+  } else {
+    framing = { kind: 'close' }
+  }
+  if (framing.kind === 'close') keepAlive = false
+  return {
+    status,
+    statusText: match[3] ?? '',
+    headers: endToEndHeaders(raw, connection),
+    framing,
+    keepAlive,
+  }
+}
+
+/** Control characters other than HTAB are not field values (RFC 9110 5.5), nor is anything above latin1. */
+function invalidFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if ((c < 32 && c !== 9) || c === 127 || c > 255) return true
+  }
+  return false
+}
+
+/** "12" or "12, 12" (repeated headers) -> 12; differing or non-numeric values are malformed. */
+function parseContentLength(value: string): number {
+  let length = -1
+  for (const part of value.split(',')) {
+    const text = part.trim()
+    if (!/^\d{1,15}$/.test(text)) throw new ProtocolError('malformed content-length')
+    const n = Number(text)
+    if (length !== -1 && n !== length) throw new ProtocolError('conflicting content-length')
+    length = n
+  }
+  return length
+}
+
+/** As the Node client's `endToEndHeaders`: hop-by-hop removed, repeats joined, Set-Cookie kept apart. */
+function endToEndHeaders(
+  raw: readonly string[],
+  connection: string | undefined,
+): Record<string, string> | [string, string][] {
+  const isHop = hopByHopFilter(connection)
+  const record: Record<string, string> = {}
+  let cookies: string[] | undefined
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    const value = raw[i + 1] as string
+    if (isHop(name)) continue
+    if (name === 'set-cookie') {
+      cookies ??= []
+      cookies.push(value)
+    } else record[name] = name in record ? `${record[name]}, ${value}` : value
+  }
+  if (!cookies) return record
+  const pairs = Object.entries(record)
+  for (const cookie of cookies) pairs.push(['set-cookie', cookie])
+  return pairs
+}
+
+/**
+ * A response body decoder: `push` hands it socket bytes and it passes the body's bytes to
+ * `sink`. Returns -1 while the body goes on, else how many bytes of `data` it used (the rest
+ * would belong to a next response: the caller does not reuse such a connection).
+ */
+export interface BodyDecoder {
+  push(data: Uint8Array): number
+  /** The upstream closed the connection: true when that ends the body (close-delimited). */
+  end(): boolean
+}
+
+export type Sink = (bytes: Uint8Array) => void
+
+export function bodyDecoder(framing: Framing, sink: Sink): BodyDecoder {
+  switch (framing.kind) {
+    case 'length':
+      return new LengthDecoder(framing.length, sink)
+    case 'chunked':
+      return new ChunkedDecoder(sink)
+    case 'close':
+      return {
+        push(data) {
+          if (data.byteLength > 0) sink(data)
+          return -1
+        },
+        end: () => true,
+      }
+    default:
+      return { push: () => 0, end: () => false }
+  }
+}
+
+class LengthDecoder implements BodyDecoder {
+  #left: number
+  readonly #sink: Sink
+  constructor(length: number, sink: Sink) {
+    this.#left = length
+    this.#sink = sink
+  }
+  push(data: Uint8Array): number {
+    if (this.#left === 0) return 0
+    if (data.byteLength < this.#left) {
+      this.#left -= data.byteLength
+      this.#sink(data)
+      return -1
+    }
+    const used = this.#left
+    this.#left = 0
+    this.#sink(used === data.byteLength ? data : data.subarray(0, used))
+    return used
+  }
+  end(): boolean {
+    return this.#left === 0
+  }
+}
+
+enum Chunked {
+  Size = 0,
+  Data = 1,
+  DataEnd = 2,
+  Trailers = 3,
+  Done = 4,
+}
+
+/** Chunk sizes of more than 13 hex digits would not fit a safe integer. */
+const MAX_SIZE_LINE = 4096
+
+class ChunkedDecoder implements BodyDecoder {
+  readonly #sink: Sink
+  #state = Chunked.Size
+  /** The size line or trailer line read so far (latin1). */
+  #line = ''
+  #left = 0
+  /** Bytes of trailers seen (bounded like a head). */
+  #trailerBytes = 0
+  /** In DataEnd: how many bytes of the CRLF after the data were seen. */
+  #crlf = 0
+
+  constructor(sink: Sink) {
+    this.#sink = sink
+  }
+
+  push(data: Uint8Array): number {
+    let i = 0
+    const n = data.byteLength
+    while (i < n) {
+      switch (this.#state) {
+        case Chunked.Size: {
+          const lf = data.indexOf(10, i)
+          const stop = lf === -1 ? n : lf
+          this.#line += latin1(data, i, stop)
+          if (this.#line.length > MAX_SIZE_LINE) throw new ProtocolError('chunk size line too long')
+          if (lf === -1) return -1
+          i = lf + 1
+          this.#startChunk()
+          break
+        }
+        case Chunked.Data: {
+          const take = Math.min(this.#left, n - i)
+          this.#sink(i === 0 && take === n ? data : data.subarray(i, i + take))
+          this.#left -= take
+          i += take
+          if (this.#left === 0) {
+            this.#state = Chunked.DataEnd
+            this.#crlf = 0
+          }
+          break
+        }
+        case Chunked.DataEnd: {
+          const expected = this.#crlf === 0 ? 13 : 10
+          if (data[i] !== expected) throw new ProtocolError('missing CRLF after chunk data')
+          i++
+          if (++this.#crlf === 2) this.#state = Chunked.Size
+          break
+        }
+        case Chunked.Trailers: {
+          const lf = data.indexOf(10, i)
+          const stop = lf === -1 ? n : lf
+          this.#trailerBytes += stop - i + 1
+          if (this.#trailerBytes > MAX_HEAD_BYTES) throw new ProtocolError('trailers too large')
+          this.#line += latin1(data, i, stop)
+          if (lf === -1) return -1
+          i = lf + 1
+          const line = this.#line
+          this.#line = ''
+          if (line === '\r') {
+            this.#state = Chunked.Done
+            return i
+          }
+          if (!line.endsWith('\r')) throw new ProtocolError('malformed trailer line')
+          break
+        }
+        default:
+          return i
+      }
+    }
+    return this.#state === Chunked.Done ? i : -1
+  }
+
+  #startChunk(): void {
+    const line = this.#line
+    this.#line = ''
+    if (!line.endsWith('\r')) throw new ProtocolError('malformed chunk size line')
+    const semicolon = line.indexOf(';')
+    const hex = (semicolon === -1 ? line.slice(0, -1) : line.slice(0, semicolon)).trim()
+    if (!/^[0-9a-fA-F]{1,13}$/.test(hex)) throw new ProtocolError('malformed chunk size')
+    const size = Number.parseInt(hex, 16)
+    if (size === 0) {
+      this.#state = Chunked.Trailers
+      return
+    }
+    this.#left = size
+    this.#state = Chunked.Data
+  }
+
+  end(): boolean {
+    return this.#state === Chunked.Done
+  }
+}
+
+function latin1(data: Uint8Array, start: number, end: number): string {
+  if (start >= end) return ''
+  return Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('latin1')
+}

@@ -1,0 +1,770 @@
+/**
+ * @module
+ * A pooled HTTP/1.1 outbound client on `Bun.connect` (raw TCP, or TLS with `tls` options),
+ * selected with `SLUICE_BUN_CLIENT=socket`. Bun's fetch keeps at most ~64 idle upstream
+ * connections whatever its session says, so above that many requests in flight it opens and
+ * closes connections all the time (see bench/README.md); this client keeps `pool.size` idle
+ * connections per origin, reused last-in first-out, with no cap on busy ones (as Node's agent).
+ *
+ * The contract and timing model are the Node client's (src/adapters/node/upstream.ts):
+ * - connect timer until the socket (TLS included) is up -> `connect-timeout`; refused, DNS,
+ *   TLS failures -> `connect`; the request body is read only once connected;
+ * - then idle timers: `send` while the request goes out, `read` while waiting for the head and
+ *   between body bytes (stopped while the consumer of a streamed body lags) -> `timeout`;
+ *   `timeouts.total` bounds the wait for the head;
+ * - bodies of known length up to 64 KiB are read whole before resolving; others stream;
+ * - a kept-alive connection that fails before any response byte is retried once on a fresh
+ *   connection when the request had no body.
+ * A connection returns to the pool only after a complete exchange that neither side ended with
+ * `Connection: close`; any error or anything unexpected closes it.
+ */
+
+import { isIP } from 'node:net'
+import type { Socket, SocketHandler } from 'bun'
+import type { OutboundRequest, PoolOptions, UpstreamClient } from '../../upstream/types.ts'
+import { UpstreamError } from '../../upstream/types.ts'
+import {
+  type BodyDecoder,
+  bodyDecoder,
+  chunkFrame,
+  LAST_CHUNK,
+  MAX_HEAD_BYTES,
+  ProtocolError,
+  parseResponseHead,
+  type ResponseHead,
+  requestHead,
+} from './http1.ts'
+
+/** Response bodies up to this size, with a Content-Length, are buffered instead of streamed. */
+const SMALL_BODY_BYTES = 64 * 1024
+/** Request bodies up to this size go out in the same write as the head. */
+const COALESCE_BYTES = 64 * 1024
+/** Bytes a streamed response may queue ahead of its consumer before the socket is paused. */
+const STREAM_HIGH_WATER = 256 * 1024
+
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+
+type Sock = Socket<Conn>
+
+export class BunSocketUpstreamClient implements UpstreamClient {
+  readonly #pools = new Map<string, Pool>()
+
+  send(request: OutboundRequest): Promise<Response> {
+    let head: ReturnType<typeof requestHead>
+    try {
+      head = requestHead(request.method, request.path, request.headers, request.body, request.pool.keepalive)
+    } catch (error) {
+      return Promise.reject(new UpstreamError('reset', (error as Error).message, { cause: error }))
+    }
+    const pool = this.#pool(request)
+    return this.#attempt(request, head, pool, false).catch((error: unknown) => {
+      // A kept-alive connection the upstream closed while idle fails on first use; a body-less
+      // request never reached the application then, so it is safe to send once more.
+      if (!(error instanceof RetryableReset)) throw error
+      if (request.body === null) return this.#attempt(request, head, pool, true)
+      throw error.reset
+    })
+  }
+
+  #attempt(
+    request: OutboundRequest,
+    head: ReturnType<typeof requestHead>,
+    pool: Pool,
+    fresh: boolean,
+  ): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      const idle = fresh ? undefined : pool.take()
+      const conn = idle ?? new Conn(pool)
+      const exchange = new Exchange(request, head, conn, idle !== undefined, resolve, reject)
+      conn.exchange = exchange
+      if (idle) exchange.onConnected()
+      else conn.connect()
+    })
+  }
+
+  #pool(request: OutboundRequest): Pool {
+    const { origin, pool: options } = request
+    const secure = origin.scheme === 'https'
+    const key = `${origin.scheme}|${origin.host}|${origin.port}|${options.keepalive}|${options.size}|${options.idleTimeout}${secure ? `|${request.tlsVerify}|${request.servername ?? ''}` : ''}`
+    let pool = this.#pools.get(key)
+    if (!pool) {
+      const name = request.servername ?? origin.host
+      // SNI never carries an IP address (RFC 6066).
+      const tls = secure
+        ? { rejectUnauthorized: request.tlsVerify, ...(isIP(name) === 0 ? { serverName: name } : {}) }
+        : undefined
+      pool = new Pool(origin.host, origin.port, tls, options)
+      this.#pools.set(key, pool)
+    }
+    return pool
+  }
+
+  close(): void {
+    for (const pool of this.#pools.values()) pool.close()
+    this.#pools.clear()
+  }
+}
+
+class RetryableReset extends Error {
+  constructor(readonly reset: UpstreamError) {
+    super(reset.message)
+  }
+}
+
+/** Idle keep-alive connections of one origin and one pool/TLS setting, reused LIFO. */
+class Pool {
+  readonly #idle: Conn[] = []
+  #sweeper: ReturnType<typeof setTimeout> | undefined
+  #closed = false
+
+  constructor(
+    readonly hostname: string,
+    readonly port: number,
+    readonly tls: { rejectUnauthorized: boolean; serverName?: string } | undefined,
+    readonly options: PoolOptions,
+  ) {}
+
+  take(): Conn | undefined {
+    for (;;) {
+      const conn = this.#idle.pop()
+      if (!conn) return undefined
+      if (!conn.closed && conn.socket !== undefined && conn.socket.readyState > 0) return conn
+      conn.destroy()
+    }
+  }
+
+  put(conn: Conn): void {
+    if (this.#closed || this.options.size <= 0 || conn.closed) {
+      conn.close()
+      return
+    }
+    if (this.#idle.length >= this.options.size) this.#idle.shift()?.close()
+    conn.idleSince = performance.now()
+    this.#idle.push(conn)
+    if (this.options.idleTimeout > 0 && this.#sweeper === undefined) this.#arm(this.options.idleTimeout)
+  }
+
+  remove(conn: Conn): void {
+    const index = this.#idle.lastIndexOf(conn)
+    if (index !== -1) this.#idle.splice(index, 1)
+  }
+
+  #arm(ms: number): void {
+    this.#sweeper = setTimeout(this.#sweep, Math.max(1, ms))
+    this.#sweeper.unref?.()
+  }
+
+  readonly #sweep = () => {
+    this.#sweeper = undefined
+    const now = performance.now()
+    const timeout = this.options.idleTimeout
+    while (this.#idle.length > 0 && (this.#idle[0] as Conn).idleSince + timeout <= now) {
+      ;(this.#idle.shift() as Conn).close()
+    }
+    const oldest = this.#idle[0]
+    if (oldest) this.#arm(oldest.idleSince + timeout - now)
+  }
+
+  close(): void {
+    this.#closed = true
+    if (this.#sweeper !== undefined) clearTimeout(this.#sweeper)
+    this.#sweeper = undefined
+    for (const conn of this.#idle.splice(0)) conn.close()
+  }
+}
+
+/** One upstream connection; its events go to the exchange using it, if any. */
+class Conn {
+  socket: Sock | undefined
+  exchange: Exchange | undefined
+  closed = false
+  idleSince = 0
+
+  constructor(readonly pool: Pool) {}
+
+  connect(): void {
+    const { hostname, port, tls } = this.pool
+    try {
+      Bun.connect<Conn>({
+        hostname,
+        port,
+        data: this,
+        socket: tls ? TLS_HANDLERS : PLAIN_HANDLERS,
+        ...(tls ? { tls } : {}),
+      }).catch(() => {
+        // Reported through connectError / handshake / close.
+      })
+    } catch (error) {
+      queueMicrotask(() => this.onConnectError(error as Error))
+    }
+  }
+
+  onOpen(socket: Sock): void {
+    this.socket = socket
+    if (this.closed || !this.exchange) {
+      this.destroy()
+      return
+    }
+    socket.setNoDelay(true)
+    if (!this.pool.tls) this.exchange.onConnected()
+  }
+
+  onHandshake(socket: Sock, success: boolean, error: Error | null): void {
+    this.socket = socket
+    if (this.closed || !this.exchange) {
+      this.destroy()
+      return
+    }
+    if (!success) this.exchange.onConnectError(error ?? new Error('TLS handshake failed'))
+    else this.exchange.onConnected()
+  }
+
+  onConnectError(error: Error): void {
+    this.closed = true
+    this.exchange?.onConnectError(error)
+  }
+
+  onData(data: Buffer): void {
+    if (this.exchange) this.exchange.onData(data)
+    else this.destroy() // bytes on an idle connection: nothing can be trusted on it any more
+  }
+
+  onEnd(): void {
+    if (this.exchange) this.exchange.onClosed(undefined)
+    else this.destroy()
+  }
+
+  onClose(error: Error | undefined): void {
+    this.closed = true
+    this.pool.remove(this)
+    this.exchange?.onClosed(error)
+  }
+
+  /** Closes after an orderly exchange (Connection: close, pool full, idle timeout). */
+  close(): void {
+    this.exchange = undefined
+    if (this.closed) return
+    this.closed = true
+    this.pool.remove(this)
+    this.socket?.end()
+  }
+
+  /** Closes at once (errors, timeouts, anything unexpected). */
+  destroy(): void {
+    this.exchange = undefined
+    this.pool.remove(this)
+    this.closed = true
+    if (this.socket && this.socket.readyState !== 0) this.socket.terminate()
+  }
+}
+
+const PLAIN_HANDLERS: SocketHandler<Conn> = {
+  open: (socket) => socket.data.onOpen(socket),
+  data: (socket, data) => socket.data.onData(data),
+  drain: (socket) => socket.data.exchange?.onDrain(),
+  end: (socket) => socket.data.onEnd(),
+  close: (socket, error) => socket.data.onClose(error),
+  error: (socket, error) => socket.data.exchange?.onClosed(error),
+  connectError: (socket, error) => socket.data.onConnectError(error),
+}
+
+/** With a `handshake` handler, `open` fires at TCP connect and `handshake` once TLS is up. */
+const TLS_HANDLERS: SocketHandler<Conn> = {
+  ...PLAIN_HANDLERS,
+  handshake: (socket, success, error) => socket.data.onHandshake(socket, success, error),
+}
+
+enum Phase {
+  Connecting = 0,
+  Head = 1,
+  Body = 2,
+  Complete = 3,
+}
+
+const NULL_BODY_STATUS = new Set([204, 205, 304])
+
+type Upstreamish = UpstreamError | RetryableReset
+
+/** One request/response exchange on one connection. */
+class Exchange {
+  readonly #request: OutboundRequest
+  readonly #head: ReturnType<typeof requestHead>
+  readonly #conn: Conn
+  readonly #reused: boolean
+  readonly #resolve: (response: Response) => void
+  readonly #reject: (error: Upstreamish) => void
+  readonly #unsubscribe: (() => void) | undefined
+  readonly #started = performance.now()
+
+  #phase = Phase.Connecting
+  /** The request (head and body) is fully written. */
+  #written = false
+  /** Any response byte arrived. */
+  #gotBytes = false
+  #settled = false
+  #done = false
+  /** The connection may be pooled after this response (as far as the upstream is concerned). */
+  #keepAlive = false
+
+  // Response state.
+  #headBytes: Buffer | undefined
+  #decoder: BodyDecoder | undefined
+  #small: { body: Uint8Array; offset: number; head: ResponseHead } | undefined
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  #paused = false
+
+  // Request body state.
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  #pending: Uint8Array | undefined
+  #drained: { resolve: () => void; reject: (error: unknown) => void } | undefined
+
+  // Timers: one timeout, re-armed lazily to the nearest deadline.
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #timerAt = 0
+  #activity = 0
+
+  constructor(
+    request: OutboundRequest,
+    head: ReturnType<typeof requestHead>,
+    conn: Conn,
+    reused: boolean,
+    resolve: (response: Response) => void,
+    reject: (error: Upstreamish) => void,
+  ) {
+    this.#request = request
+    this.#head = head
+    this.#conn = conn
+    this.#reused = reused
+    this.#resolve = resolve
+    this.#reject = reject
+    // A pooled connection is connected already: onConnected arms the timer.
+    if (!reused) this.#rearm()
+    this.#unsubscribe = request.onClientGone?.(() =>
+      this.#fail(new UpstreamError('aborted', 'client went away')),
+    )
+  }
+
+  // ----- timers ---------------------------------------------------------------------------
+
+  #deadline(): number {
+    const { timeouts } = this.#request
+    const total =
+      timeouts.total !== undefined && this.#phase <= Phase.Head
+        ? this.#started + timeouts.total
+        : Number.POSITIVE_INFINITY
+    if (this.#phase === Phase.Connecting) return Math.min(this.#started + timeouts.connect, total)
+    const idle = this.#paused ? Number.POSITIVE_INFINITY : this.#activity + this.#idleMs()
+    return Math.min(idle, total)
+  }
+
+  #idleMs(): number {
+    return this.#written || this.#phase > Phase.Head
+      ? this.#request.timeouts.read
+      : this.#request.timeouts.send
+  }
+
+  /** Makes sure the timer fires no later than the current deadline (deadlines may have moved earlier). */
+  #rearm(): void {
+    if (this.#done) return
+    const at = this.#deadline()
+    if (this.#timer !== undefined && this.#timerAt <= at) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (at === Number.POSITIVE_INFINITY) return
+    this.#timerAt = at
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(at - performance.now())))
+  }
+
+  readonly #onTimer = () => {
+    this.#timer = undefined
+    if (this.#done) return
+    const now = performance.now()
+    const { timeouts } = this.#request
+    if (this.#phase === Phase.Connecting && now >= this.#started + timeouts.connect) {
+      this.#fail(new UpstreamError('connect-timeout', `connect timed out after ${timeouts.connect} ms`))
+      return
+    }
+    if (timeouts.total !== undefined && this.#phase <= Phase.Head && now >= this.#started + timeouts.total) {
+      this.#fail(new UpstreamError('timeout', `no response within ${timeouts.total} ms`))
+      return
+    }
+    if (this.#phase !== Phase.Connecting && !this.#paused) {
+      const idle = this.#idleMs()
+      if (now >= this.#activity + idle) {
+        this.#fail(new UpstreamError('timeout', `upstream idle for ${idle} ms`))
+        return
+      }
+    }
+    this.#rearm()
+  }
+
+  // ----- connection events ----------------------------------------------------------------
+
+  onConnectError(error: Error): void {
+    const code = (error as { code?: string }).code
+    this.#fail(new UpstreamError('connect', code ?? error.message, { cause: error }))
+  }
+
+  onConnected(): void {
+    if (this.#done || this.#phase !== Phase.Connecting) return
+    this.#phase = Phase.Head
+    this.#activity = performance.now()
+    this.#rearm()
+    const body = this.#request.body
+    const { head } = this.#head
+    try {
+      if (body === null) {
+        this.#sendFixed(Buffer.from(head, 'latin1'), undefined)
+      } else if (body instanceof Uint8Array) {
+        if (body.byteLength <= COALESCE_BYTES) {
+          const bytes = Buffer.allocUnsafe(head.length + body.byteLength)
+          bytes.write(head, 0, 'latin1')
+          bytes.set(body, head.length)
+          this.#sendFixed(bytes, undefined)
+        } else this.#sendFixed(Buffer.from(head, 'latin1'), body)
+      } else {
+        this.#reader = body.getReader()
+        this.#pump(this.#reader).catch((error: unknown) => this.#failWrite(error))
+      }
+    } catch (error) {
+      this.#failWrite(error)
+    }
+  }
+
+  /** Writes a head (and a body) that are bytes already; usually one write, done synchronously. */
+  #sendFixed(first: Uint8Array, second: Uint8Array | undefined): void {
+    const wrote = this.#write(first)
+    if (wrote === undefined && second === undefined) {
+      this.#requestWritten()
+      return
+    }
+    ;(async () => {
+      if (wrote) await wrote
+      if (second) {
+        const more = this.#write(second)
+        if (more) await more
+      }
+      this.#requestWritten()
+    })().catch((error: unknown) => this.#failWrite(error))
+  }
+
+  async #pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const { chunked, declaredLength } = this.#head
+    const head = this.#write(Buffer.from(this.#head.head, 'latin1'))
+    if (head) await head
+    let sent = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (this.#done) return
+      if (done) break
+      if (value.byteLength === 0) continue
+      sent += value.byteLength
+      if (declaredLength >= 0 && sent > declaredLength) {
+        throw new ProtocolError('request body longer than its Content-Length')
+      }
+      const wrote = this.#write(chunked ? chunkFrame(value) : value)
+      if (wrote) await wrote
+      if (this.#done) return
+    }
+    if (declaredLength >= 0 && sent !== declaredLength) {
+      throw new ProtocolError('request body shorter than its Content-Length')
+    }
+    if (chunked) {
+      const wrote = this.#write(LAST_CHUNK)
+      if (wrote) await wrote
+    }
+    this.#reader = undefined
+    this.#requestWritten()
+  }
+
+  /**
+   * Bun's socket write is unbuffered: it returns how many bytes the kernel took. The rest is
+   * written on `drain`; the returned promise resolves once all of it is out.
+   */
+  #write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#done) throw new ClosedWhileWriting()
+    const socket = this.#conn.socket
+    const n = socket ? socket.write(bytes) : -1
+    if (n < 0) throw new ClosedWhileWriting()
+    this.#activity = performance.now()
+    if (n === bytes.byteLength) return undefined
+    this.#pending = bytes.subarray(n)
+    return new Promise<void>((resolve, reject) => {
+      this.#drained = { resolve, reject }
+    })
+  }
+
+  onDrain(): void {
+    const pending = this.#pending
+    if (!pending || this.#done) return
+    const n = this.#conn.socket ? this.#conn.socket.write(pending) : -1
+    if (n < 0) {
+      this.onClosed(undefined)
+      return
+    }
+    if (n > 0) this.#activity = performance.now()
+    if (n < pending.byteLength) {
+      this.#pending = pending.subarray(n)
+      return
+    }
+    this.#pending = undefined
+    const drained = this.#drained
+    this.#drained = undefined
+    drained?.resolve()
+  }
+
+  #requestWritten(): void {
+    if (this.#done) return
+    this.#written = true
+    if (this.#phase === Phase.Complete) {
+      this.#finish()
+      return
+    }
+    this.#rearm()
+  }
+
+  /** Writing failed: the socket closed (handled as a close), the request body failed, or framing did. */
+  #failWrite(error: unknown): void {
+    if (this.#done) return
+    if (error instanceof ClosedWhileWriting) {
+      this.onClosed(undefined)
+      return
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    this.#fail(new UpstreamError('reset', message, { cause: error }))
+  }
+
+  onData(data: Buffer): void {
+    if (this.#done) return
+    this.#gotBytes = true
+    this.#activity = performance.now()
+    try {
+      if (this.#phase <= Phase.Head) this.#onHeadBytes(data)
+      else if (this.#phase === Phase.Body) this.#feed(data)
+      else this.#keepAlive = false // bytes after the response: do not reuse
+    } catch (error) {
+      this.#fail(
+        error instanceof UpstreamError
+          ? error
+          : new UpstreamError('reset', `malformed response: ${(error as Error).message}`, { cause: error }),
+      )
+    }
+  }
+
+  /** The upstream closed (FIN, close, or an error on the socket). */
+  onClosed(error: Error | undefined): void {
+    if (this.#done) return
+    if (this.#phase === Phase.Connecting) {
+      this.#fail(new UpstreamError('connect', error?.message ?? 'connection closed while connecting'))
+      return
+    }
+    if (this.#phase === Phase.Body && this.#decoder?.end()) {
+      this.#keepAlive = false
+      this.#bodyComplete()
+      return
+    }
+    const detail = error?.message ?? ''
+    if (this.#phase === Phase.Head) {
+      const reset = new UpstreamError('reset', `upstream closed before responding ${detail}`.trim())
+      this.#fail(
+        this.#reused && !this.#gotBytes && this.#request.body === null ? new RetryableReset(reset) : reset,
+      )
+      return
+    }
+    this.#fail(new UpstreamError('reset', `upstream closed mid-body ${detail}`.trim()))
+  }
+
+  // ----- response -------------------------------------------------------------------------
+
+  #onHeadBytes(data: Buffer): void {
+    let bytes = this.#headBytes ? Buffer.concat([this.#headBytes, data]) : data
+    let from = this.#headBytes ? Math.max(0, this.#headBytes.length - 3) : 0
+    for (;;) {
+      const end = bytes.indexOf(CRLFCRLF, from)
+      if (end === -1) {
+        if (bytes.length > MAX_HEAD_BYTES) throw new ProtocolError('response head too large')
+        this.#headBytes = bytes
+        return
+      }
+      if (end > MAX_HEAD_BYTES) throw new ProtocolError('response head too large')
+      const head = parseResponseHead(bytes.toString('latin1', 0, end), this.#request.method)
+      const rest = bytes.subarray(end + 4)
+      if (head.status < 100 || head.status > 599 || head.status === 101) {
+        throw new ProtocolError(`unsupported status ${head.status}`)
+      }
+      if (head.status >= 200) {
+        this.#headBytes = undefined
+        this.#onHead(head, rest)
+        return
+      }
+      // 100 Continue, 103 Early Hints, ...: interim, skipped.
+      bytes = rest
+      from = 0
+      if (bytes.length === 0) {
+        this.#headBytes = undefined
+        return
+      }
+    }
+  }
+
+  #onHead(head: ResponseHead, rest: Buffer): void {
+    this.#phase = Phase.Body
+    this.#keepAlive = head.keepAlive
+    const init = { status: head.status, statusText: head.statusText, headers: head.headers }
+    const { framing } = head
+    if (framing.kind === 'none' || NULL_BODY_STATUS.has(head.status)) {
+      // A 205 with a body: the body is not forwarded and the connection not reused.
+      if (framing.kind !== 'none') this.#keepAlive = false
+      this.#settle(() => new Response(null, init))
+      if (rest.length > 0) this.#keepAlive = false
+      this.#phase = Phase.Complete
+      this.#complete()
+      return
+    }
+    if (framing.kind === 'length' && framing.length <= SMALL_BODY_BYTES) {
+      const small = { body: new Uint8Array(framing.length), offset: 0, head }
+      this.#small = small
+      this.#decoder = bodyDecoder(framing, (bytes) => {
+        small.body.set(bytes, small.offset)
+        small.offset += bytes.byteLength
+      })
+      this.#feed(rest)
+      return
+    }
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller
+        },
+        pull: () => this.#resume(),
+        cancel: () => this.#fail(new UpstreamError('aborted', 'response body cancelled')),
+      },
+      { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
+    )
+    this.#decoder = bodyDecoder(framing, (bytes) => {
+      const controller = this.#controller as ReadableStreamDefaultController<Uint8Array>
+      controller.enqueue(bytes)
+      if (!this.#paused && (controller.desiredSize ?? 0) <= 0) {
+        this.#paused = true
+        this.#conn.socket?.pause()
+      }
+    })
+    this.#settle(() => new Response(stream, init))
+    if (!this.#done) this.#feed(rest)
+  }
+
+  #feed(data: Uint8Array): void {
+    const decoder = this.#decoder as BodyDecoder
+    if (data.byteLength === 0 && !(this.#small && this.#small.body.byteLength === 0)) return
+    const used = decoder.push(data)
+    if (used < 0) return
+    if (used < data.byteLength) this.#keepAlive = false
+    this.#bodyComplete()
+  }
+
+  #bodyComplete(): void {
+    this.#phase = Phase.Complete
+    const small = this.#small
+    if (small) {
+      const { head } = small
+      this.#small = undefined
+      this.#settle(
+        () =>
+          new Response(small.body as Uint8Array<ArrayBuffer>, {
+            status: head.status,
+            statusText: head.statusText,
+            headers: head.headers,
+          }),
+      )
+    } else this.#controller?.close()
+    this.#complete()
+  }
+
+  /** The response is complete: pool the connection once the request is out too. */
+  #complete(): void {
+    if (this.#done) return
+    if (this.#written) this.#finish()
+    else {
+      // The upstream answered before reading the whole request: this connection is done.
+      this.#keepAlive = false
+      this.#finish()
+    }
+  }
+
+  #resume(): void {
+    if (!this.#paused || this.#done) return
+    this.#paused = false
+    this.#conn.socket?.resume()
+    this.#activity = performance.now()
+    this.#rearm()
+  }
+
+  #settle(make: () => Response): void {
+    if (this.#settled) return
+    let response: Response
+    try {
+      response = make()
+    } catch (error) {
+      // e.g. a header value the Response constructor rejects.
+      this.#fail(
+        new UpstreamError('reset', `malformed response: ${(error as Error).message}`, { cause: error }),
+      )
+      return
+    }
+    this.#settled = true
+    this.#resolve(response)
+  }
+
+  // ----- endings --------------------------------------------------------------------------
+
+  #stop(): void {
+    this.#done = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#unsubscribe?.()
+  }
+
+  #finish(): void {
+    if (this.#done) return
+    this.#stop()
+    const conn = this.#conn
+    conn.exchange = undefined
+    if (this.#reader) {
+      this.#reader.cancel().catch(() => {})
+      this.#reader = undefined
+    }
+    if (this.#written && this.#keepAlive && this.#request.pool.keepalive) {
+      if (this.#paused) conn.socket?.resume()
+      conn.pool.put(conn)
+    } else conn.close()
+  }
+
+  #fail(error: Upstreamish): void {
+    if (this.#done) return
+    this.#stop()
+    this.#conn.destroy()
+    const drained = this.#drained
+    this.#drained = undefined
+    drained?.reject(error)
+    if (this.#reader) {
+      this.#reader.cancel(error).catch(() => {})
+      this.#reader = undefined
+    }
+    if (!this.#settled) {
+      this.#settled = true
+      this.#reject(error)
+    } else if (this.#controller && this.#phase !== Phase.Complete) {
+      try {
+        this.#controller.error(error instanceof RetryableReset ? error.reset : error)
+      } catch {
+        // already closed or errored
+      }
+    }
+  }
+}
+
+class ClosedWhileWriting extends Error {
+  constructor() {
+    super('upstream closed while sending')
+  }
+}
