@@ -14,7 +14,8 @@ export class ProtocolError extends Error {}
 
 /** Header names (RFC 9110 token) and values (no CR, LF, NUL) safe to put on the wire. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const UNSAFE_TARGET = /[\s\0]/
+/** A request target is visible ASCII only: anything else could turn into CR/LF once written as latin1. */
+const UNSAFE_TARGET = /[^\x21-\x7e]/
 
 /**
  * The request head, framed as the Node client frames it (see `framedHeaders` there): the
@@ -178,7 +179,8 @@ function endToEndHeaders(
   connection: string | undefined,
 ): Record<string, string> | [string, string][] {
   const isHop = hopByHopFilter(connection)
-  const record: Record<string, string> = {}
+  // No prototype: a header named `constructor` or `__proto__` is just a header.
+  const record: Record<string, string> = Object.create(null)
   let cookies: string[] | undefined
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string
@@ -187,7 +189,7 @@ function endToEndHeaders(
     if (name === 'set-cookie') {
       cookies ??= []
       cookies.push(value)
-    } else record[name] = name in record ? `${record[name]}, ${value}` : value
+    } else record[name] = Object.hasOwn(record, name) ? `${record[name]}, ${value}` : value
   }
   if (!cookies) return record
   const pairs = Object.entries(record)

@@ -1,8 +1,8 @@
 /**
  * @module
  * The Bun adapter: `Bun.serve({ http2: true })` serves HTTP/1.1 and h2c prior knowledge on one
- * port (and h2 by ALPN with TLS); outbound calls use Bun's fetch. Measured here: 3-5x the Node
- * adapter's throughput under Bun.
+ * port (and h2 by ALPN with TLS); outbound calls use a pooled HTTP/1.1 client on Bun.connect.
+ * Measured here: 3-5x the Node adapter's throughput under Bun.
  */
 
 import type { RuntimeAdapter } from '../../runtime/types.ts'
@@ -35,10 +35,11 @@ function sessionFor(pool: PoolOptions, tlsVerify: boolean): Bun.FetchSession {
 
 export const bunAdapter: RuntimeAdapter = {
   description: `bun ${Bun.version}`,
-  // SLUICE_BUN_CLIENT=socket: the pooled HTTP/1.1 client on Bun.connect (socket-client.ts).
-  // decompress: false keeps bodies byte-for-byte, with their Content-Encoding and length intact.
+  // The pooled HTTP/1.1 client on Bun.connect (socket-client.ts): 1.35-1.5x Bun's fetch and no
+  // upstream connection churn (measured, see bench/README.md). SLUICE_BUN_CLIENT=fetch falls
+  // back to fetch (decompress: false keeps bodies byte-for-byte).
   createUpstream: () =>
-    process.env.SLUICE_BUN_CLIENT === 'socket'
+    process.env.SLUICE_BUN_CLIENT !== 'fetch'
       ? new BunSocketUpstreamClient()
       : new FetchUpstreamClient((request) => ({
           decompress: false,

@@ -253,7 +253,8 @@ function endToEndHeaders(raw: readonly string[]): Record<string, string> | [stri
     if ((raw[i] as string).toLowerCase() === 'connection') connection = raw[i + 1]
   }
   const isHop = hopByHopFilter(connection)
-  const record: Record<string, string> = {}
+  // No prototype: a header named `constructor` or `__proto__` is just a header.
+  const record: Record<string, string> = Object.create(null)
   let cookies: string[] | undefined
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
@@ -262,7 +263,7 @@ function endToEndHeaders(raw: readonly string[]): Record<string, string> | [stri
     if (name === 'set-cookie') {
       cookies ??= []
       cookies.push(value)
-    } else record[name] = name in record ? `${record[name]}, ${value}` : value
+    } else record[name] = Object.hasOwn(record, name) ? `${record[name]}, ${value}` : value
   }
   if (!cookies) return record
   const pairs = Object.entries(record)
