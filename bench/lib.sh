@@ -1,4 +1,5 @@
-# Shared helpers for the benchmark scripts (bench/proxy.sh, bench/runtimes.sh). Sourced, not run.
+# Shared helpers for the benchmark scripts (bench/proxy.sh, bench/runtimes.sh, bench/routes.sh).
+# Sourced, not run.
 #
 # The caller sets, before sourcing: DURATION (seconds per measured run), RUN_TIMEOUT (hard cap on
 # one load-generator run, seconds), H1_CONNS (wrk -c), H2_CONNS (h2load -c), H2_STREAMS (h2load -m).
@@ -185,6 +186,40 @@ EOF
   log "upstream: $UPSTREAM_KIND on 127.0.0.1:$UP_H1${UP_H2:+ (h2c :$UP_H2)}"
 }
 
+# ---------------------------------------------------------------------------------------------
+# A Node process under test: start_node_gateway NAME LOGFILE CMD... runs CMD pinned like the
+# proxy under test (stdout to /dev/null: it carries Sluice's access log), stderr to LOGFILE, and
+# waits until LOGFILE shows "listening on http://127.0.0.1:PORT". Sets STARTED_PORT, STARTED_PID and
+# STARTED_MS (spawn to that line, ms; resolution ~0.1 s). The PID is added to PIDS.
+# ---------------------------------------------------------------------------------------------
+start_node_gateway() {
+  local name=$1 logfile=$2 t0 t1
+  shift 2
+  t0=${EPOCHREALTIME//[.,]/}
+  "${PIN_PROXY[@]}" "$@" >/dev/null 2>"$logfile" &
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
+  STARTED_PORT=""
+  for _ in $(seq 1 300); do
+    kill -0 "$STARTED_PID" 2>/dev/null || break
+    STARTED_PORT=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$logfile" | head -1 | sed 's/.*://' || true)
+    [[ -n $STARTED_PORT ]] && break
+    sleep 0.1
+  done
+  [[ -n $STARTED_PORT ]] || {
+    cat "$logfile" >&2
+    die "$name did not start: $*"
+  }
+  t1=${EPOCHREALTIME//[.,]/}
+  STARTED_MS=$(((t1 - t0) / 1000))
+  log "$name on 127.0.0.1:$STARTED_PORT (pid $STARTED_PID)"
+}
+
+# A /proc/PID/status field (kB) in MiB, e.g. vm_mib PID VmRSS.
+vm_mib() {
+  awk -v f="$2:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || true
+}
+
 # Connections the upstream has accepted so far (nginx only; "" otherwise).
 upstream_accepts() {
   [[ -n $UP_STATUS ]] || return 0
@@ -250,6 +285,52 @@ parse_h2load() {
   if [[ ${n3:-0} != 0 || ${n4:-0} != 0 || ${n5:-0} != 0 ]]; then errors+="${codes}; "; fi
   [[ -z $rps ]] && errors+="h2load printed no result (see raw output); "
   printf '%s\t%s\t%s\n' "${rps:-0}" "${lat:--}" "$errors"
+}
+
+# Failed requests in one load run, as a number: wrk's non-2xx/3xx plus socket errors; h2load's
+# failed requests (which include errored and timed-out ones and 4xx/5xx) plus 3xx.
+count_errors() {
+  local proto=$1 f=$2
+  if [[ $proto == h1 ]]; then
+    awk '/Non-2xx or 3xx responses:/ { n += $NF }
+         /Socket errors:/ { gsub(/,/, ""); for (i = 3; i <= NF; i += 2) n += $(i + 1) }
+         END { print n + 0 }' "$f"
+  else
+    awk '/^requests:/ { for (i = 1; i <= NF; i++) if ($i == "failed" || $i == "failed,") n += $(i - 1) }
+         /^status codes:/ { for (i = 1; i <= NF; i++) if ($i == "3xx" || $i == "3xx,") n += $(i - 1) }
+         END { print n + 0 }' "$f"
+  fi
+}
+
+# Busy share of all CPUs over one second, from /proc/stat (integer percent; "?" without it). Called
+# while our own processes are idle (before the first and after the last load run), it shows whether
+# something else on the machine was taking CPU: the report prints it, and a high value means the
+# numbers of that run are suspect.
+cpu_busy_pct() {
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat 2>/dev/null) || true
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat 2>/dev/null) || true
+  if [[ -z $a || -z $b ]]; then
+    echo "?"
+    return 0
+  fi
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+    if (t > 0) printf "%.0f", 100 * (y[1] - x[1]) / t; else print "?" }'
+}
+
+# Records CPU use by others into IDLE_BUSY_BEFORE / IDLE_BUSY_AFTER (call with "before" or "after")
+# and warns when it is above 15 %.
+check_quiet() {
+  local when=$1 pct
+  pct=$(cpu_busy_pct)
+  if [[ $when == before ]]; then IDLE_BUSY_BEFORE=$pct; else IDLE_BUSY_AFTER=$pct; fi
+  if [[ $pct != "?" ]] && ((pct > 15)); then
+    log "WARNING: the machine was ${pct}% busy $when the runs while our processes were idle: something else is running, the numbers are suspect"
+  fi
+}
+quiet_note() {
+  echo "- CPU busy (all CPUs, 1 s, our processes idle) just before the first run: ${IDLE_BUSY_BEFORE:-?} %, just after the last: ${IDLE_BUSY_AFTER:-?} % (above ~15 % something else was running: distrust this run)"
 }
 
 # ---------------------------------------------------------------------------------------------

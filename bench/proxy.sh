@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Proxy throughput benchmark: Sluice on Node against a direct upstream (the ceiling) and nginx as
-# a reverse proxy (the peer), over HTTP/1.1 (wrk) and h2c (h2load). Sluice runs as a plain proxy
-# route, with request-id + access log, and as aws-lambda routes (API key, IAM SigV4) whose
-# function_uri is the same upstream.
+# Proxy throughput benchmark: Sluice on Node against a direct upstream (the ceiling), nginx as a
+# reverse proxy and @fastify/http-proxy on Node (the peers), over HTTP/1.1 (wrk) and h2c (h2load).
+# Sluice runs as a plain proxy route, with request-id + access log, and as aws-lambda routes (API
+# key, IAM SigV4) whose function_uri is the same upstream.
 #
 #   npm run bench            # or: bash bench/proxy.sh
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash bench/proxy.sh
@@ -72,6 +72,23 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# Peer: fastify + @fastify/http-proxy on Node (bench/fastify-proxy.mjs), HTTP/1.1 keep-alive to the
+# upstream (reply-from's undici pool). fastify serves HTTP/1.1, or with `http2: true` h2c only, so
+# one process per protocol: start_fastify h1|h2c sets FASTIFY_PORT. Both are pinned to CPU 0 like
+# Sluice; only the one under load is busy.
+# ---------------------------------------------------------------------------------------------
+start_fastify() {
+  local proto=$1
+  [[ -f node_modules/@fastify/http-proxy/package.json && -f node_modules/fastify/package.json ]] || {
+    log "warning: fastify or @fastify/http-proxy missing from node_modules (npm ci): no fastify peer"
+    FASTIFY_PORT=""
+    return 0
+  }
+  start_node_gateway "fastify-$proto" "$TMP/fastify-$proto.stderr" node bench/fastify-proxy.mjs "$UP_H1" "$proto"
+  FASTIFY_PORT=$STARTED_PORT
+}
+
+# ---------------------------------------------------------------------------------------------
 # Sluice: the built CLI under plain `node` (no npx: the PID we hold is the gateway's).
 # start_sluice NAME ACCESS_LOG(true|false) REQUEST_ID(0|1) [ROUTE(upstream|lambda-apikey|lambda-iam)];
 # sets SLUICE_PORT. The aws-lambda routes call the same upstream as their function_uri (nginx ignores
@@ -111,21 +128,8 @@ start_sluice() {
     esac
   } >"$conf"
   # stdout carries the access log: /dev/null, so we pay for producing it but not for a disk.
-  "${PIN_PROXY[@]}" node dist/src/cli.js run --config "$conf" >/dev/null 2>"$TMP/$name.stderr" &
-  local pid=$!
-  PIDS+=("$pid")
-  SLUICE_PORT=""
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    SLUICE_PORT=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$TMP/$name.stderr" | head -1 | sed 's/.*://' || true)
-    [[ -n $SLUICE_PORT ]] && break
-    sleep 0.1
-  done
-  [[ -n $SLUICE_PORT ]] || {
-    cat "$TMP/$name.stderr" >&2
-    die "Sluice ($name) did not start"
-  }
-  log "sluice $name on 127.0.0.1:$SLUICE_PORT (pid $pid)"
+  start_node_gateway "sluice $name" "$TMP/$name.stderr" node dist/src/cli.js run --config "$conf"
+  SLUICE_PORT=$STARTED_PORT
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -181,6 +185,8 @@ machine_header() {
   echo "- machine: $(nproc) CPUs, $cpu, Linux $kernel"
   echo "- node $(node -v), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)')"
   echo "- upstream: $UPSTREAM_KIND, fixed ${#BODY}-byte body; pinning: $PINNING"
+  quiet_note
+  if [[ -n ${FASTIFY_VERSIONS:-} ]]; then echo "- peer on Node: $FASTIFY_VERSIONS"; fi
   echo "- load: HTTP/1.1 \`wrk -t1 -c$H1_CONNS -d${DURATION}s --latency\` ($(wrk -v 2>&1 | head -1 | awk '{print $2}')); h2c \`h2load -c$H2_CONNS -m$H2_STREAMS -D$DURATION\` ($(h2load --version 2>/dev/null | awk '{print $2}' || echo none)); $ROUNDS interleaved rounds after ${WARMUP}s warm-up each; medians shown"
 }
 
@@ -203,6 +209,13 @@ main() {
   local sluice_apikey=$SLUICE_PORT
   start_sluice sluice-lambda-iam false 0 lambda-iam
   local sluice_iam=$SLUICE_PORT
+  start_fastify h1
+  local fastify_h1=$FASTIFY_PORT
+  start_fastify h2c
+  local fastify_h2c=$FASTIFY_PORT
+  if [[ -n $fastify_h1 ]]; then
+    FASTIFY_VERSIONS="fastify $(node -p 'require("fastify/package.json").version') + @fastify/http-proxy $(node -p 'require("@fastify/http-proxy/package.json").version') (@fastify/reply-from $(node -p 'require("@fastify/reply-from/package.json").version'), undici $(node -p 'require("undici/package.json").version'); pool: 128 connections, pipelining 1, 60 s idle); one process per protocol (fastify serves h2c only with \`http2: true\`)"
+  fi
 
   add_contender direct "direct to upstream (ceiling)" "http://127.0.0.1:$UP_H1/" "${UP_H2:+http://127.0.0.1:$UP_H2/}"
   add_contender sluice "Sluice, plain proxy route" "http://127.0.0.1:$sluice_plain/" "http://127.0.0.1:$sluice_plain/"
@@ -214,6 +227,10 @@ main() {
   add_contender sluice-lambda-iam "Sluice aws-lambda, IAM SigV4" \
     "http://127.0.0.1:$sluice_iam/" "http://127.0.0.1:$sluice_iam/" "" \
     '^x-api-key=\[\] authorization=\[AWS4-HMAC-SHA256 Credential=AKIDBENCH/[0-9]{8}/us-east-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-date[a-z0-9;-]*, Signature=[0-9a-f]{64}\]$'
+  if [[ -n $fastify_h1 ]]; then
+    add_contender fastify "@fastify/http-proxy on Node (peer)" \
+      "http://127.0.0.1:$fastify_h1/" "${fastify_h2c:+http://127.0.0.1:$fastify_h2c/}"
+  fi
   if [[ -n $NGINX ]]; then
     add_contender nginx-proxy "nginx reverse proxy (peer)" "http://127.0.0.1:$PX_H1/" "http://127.0.0.1:$PX_H2/"
   fi
@@ -224,6 +241,8 @@ main() {
 
   local protos=(h1)
   [[ $HAVE_H2LOAD == 1 ]] && protos+=(h2c)
+
+  check_quiet before
 
   # Warm-up: JIT, connection pools, nginx worker caches. Not measured.
   for proto in "${protos[@]}"; do
@@ -265,6 +284,8 @@ main() {
     done
   done
 
+  check_quiet after
+
   # Medians per contender and protocol.
   declare -A MED_RPS MED_LAT MED_CONNS
   local key vals
@@ -302,21 +323,31 @@ main() {
     echo
     machine_header
     echo
-    echo "| contender | protocol | req/s (median) | p99 | ratio to direct | ratio to nginx-proxy | upstream conns opened |"
-    echo "|---|---|---:|---:|---:|---:|---:|"
+    echo "| contender | protocol | req/s (median) | p99 | ratio to direct | ratio to nginx-proxy | ratio to fastify | upstream conns opened |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
     for proto in "${protos[@]}"; do
       for name in "${NAMES[@]}"; do
         key="$name|$proto"
         [[ -n ${MED_RPS[$key]:-} ]] || continue
-        local vs_direct vs_nginx
+        local vs_direct vs_nginx vs_fastify
         vs_direct=$(ratio "${MED_RPS[$key]}" "${MED_RPS[direct|$proto]:-0}")
         vs_nginx=$(ratio "${MED_RPS[$key]}" "${MED_RPS[nginx-proxy|$proto]:-0}")
-        printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
+        vs_fastify=$(ratio "${MED_RPS[$key]}" "${MED_RPS[fastify|$proto]:-0}")
+        printf '| %s | %s | %.0f | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
           "$([[ $proto == h1 ]] && echo HTTP/1.1 || echo h2c)" "${MED_RPS[$key]}" "${MED_LAT[$key]}" \
-          "$vs_direct" "$vs_nginx" "${MED_CONNS[$key]}"
+          "$vs_direct" "$vs_nginx" "$vs_fastify" "${MED_CONNS[$key]}"
       done
     done
     echo
+    if [[ -n ${MED_RPS[fastify|h1]:-} ]]; then
+      local line="Sluice on Node (plain proxy route) / @fastify/http-proxy on Node:" p
+      for proto in "${protos[@]}"; do
+        p=$([[ $proto == h1 ]] && echo HTTP/1.1 || echo h2c)
+        line+=" $p $(ratio "${MED_RPS[sluice|$proto]:-0}" "${MED_RPS[fastify|$proto]:-0}")x,"
+      done
+      echo "${line%,} (the performance issue's target: >= 1.5x)."
+      echo
+    fi
     echo "p99 is wrk's 99th percentile (median of the rounds). h2load prints no percentiles: h2c rows show"
     echo "its mean ± sd time per request from the median round. \"upstream conns opened\" is the upstream"
     echo "nginx's accepted-connection count during one run (median): for the direct rows it is the load"
@@ -352,11 +383,12 @@ main() {
     # Anything the gateways logged on stderr besides their start-up line is worth a look.
     # (Read before clean-up, so the shutdown lines are not in it.)
     local f n
-    for f in "$TMP"/sluice*.stderr; do
+    for f in "$TMP"/sluice*.stderr "$TMP"/fastify-*.stderr; do
+      [[ -f $f ]] || continue
       n=$(grep -vc 'listening on' "$f" || true)
       if [[ ${n:-0} != 0 ]]; then
         echo
-        echo "Contender $(basename "$f" .stderr) logged $n other line(s) on stderr during the runs (count, line):"
+        echo "Process $(basename "$f" .stderr) logged $n other line(s) on stderr during the runs (count, line):"
         echo
         grep -v 'listening on' "$f" | sort | uniq -c | sort -rn | head -10 | sed 's/^ */    /'
       fi

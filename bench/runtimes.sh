@@ -126,11 +126,6 @@ start_target() {
   log "$target on 127.0.0.1:$port (pid $pid): $(grep -o 'on [a-z]* [0-9.]*:' "$TMP/$target.stderr" | head -1 | sed 's/^on //; s/:$//')"
 }
 
-# A /proc/PID/status field (kB) in MiB, e.g. vm_mib PID VmRSS.
-vm_mib() {
-  awk -v f="$2:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || true
-}
-
 # Microseconds since the epoch into the variable named $1, without forking (bash 5's EPOCHREALTIME).
 now_us() {
   local t=$EPOCHREALTIME
@@ -204,21 +199,6 @@ sanity_check() {
     FAILED[$target|$scenario|$proto]="expected 200 over HTTP/$want_version with the $scenario body, got '$got' (body: $(head -c 200 <<<"$body")). Repro: \`${CMD[*]}\` with the config kept in $TMP/$target.toml, then \`curl -sv ${flags[*]} http://127.0.0.1:PORT$(scenario_path "$scenario")\` (PORT from its \"listening on\" line; it was ${GW_PORT[$target]})"
     log "SANITY FAILURE $target $scenario $proto: ${FAILED[$target|$scenario|$proto]}"
     return 1
-  fi
-}
-
-# Failed requests in one load run, as a number: wrk's non-2xx/3xx plus socket errors; h2load's
-# failed requests (which include errored and timed-out ones and 4xx/5xx) plus 3xx.
-count_errors() {
-  local proto=$1 f=$2
-  if [[ $proto == h1 ]]; then
-    awk '/Non-2xx or 3xx responses:/ { n += $NF }
-         /Socket errors:/ { gsub(/,/, ""); for (i = 3; i <= NF; i += 2) n += $(i + 1) }
-         END { print n + 0 }' "$f"
-  else
-    awk '/^requests:/ { for (i = 1; i <= NF; i++) if ($i == "failed" || $i == "failed,") n += $(i - 1) }
-         /^status codes:/ { for (i = 1; i <= NF; i++) if ($i == "3xx" || $i == "3xx,") n += $(i - 1) }
-         END { print n + 0 }' "$f"
   fi
 }
 
