@@ -64,3 +64,33 @@ export function isReservedHeader(name: string): boolean {
   const lower = name.toLowerCase()
   return HOP_BY_HOP.has(lower) || lower === 'content-length' || lower === 'host'
 }
+
+/**
+ * Response headers from a raw flat list (`[name, value, name, value, ...]`, as HTTP parsers give
+ * them) without hop-by-hop ones, as a plain record that @hono/node-server writes without
+ * building a Headers object. Every Connection header counts. Repeats are joined, except
+ * Set-Cookie, which cannot be: then the (rare) list-of-pairs form is returned.
+ */
+export function endToEndFromRaw(raw: readonly string[]): Record<string, string> | [string, string][] {
+  const connection: string[] = []
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() === 'connection') connection.push(raw[i + 1] as string)
+  }
+  const isHop = hopByHopFilter(connection.join(','))
+  // No prototype: a header named `constructor` or `__proto__` is just a header.
+  const record: Record<string, string> = Object.create(null)
+  let cookies: string[] | undefined
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    if (isHop(name)) continue
+    if (name === 'set-cookie') {
+      cookies ??= []
+      cookies.push(value)
+    } else record[name] = Object.hasOwn(record, name) ? `${record[name]}, ${value}` : value
+  }
+  if (!cookies) return record
+  const pairs = Object.entries(record)
+  for (const cookie of cookies) pairs.push(['set-cookie', cookie])
+  return pairs
+}

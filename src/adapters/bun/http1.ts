@@ -5,7 +5,7 @@
  * No sockets here: bytes in, decisions out. Anything malformed throws `ProtocolError`, which
  * the client turns into a `reset` (502).
  */
-import { hopByHopFilter } from '../../core/headers.ts'
+import { endToEndFromRaw } from '../../core/headers.ts'
 
 /** Largest response head (status line + headers, or trailers) accepted. */
 export const MAX_HEAD_BYTES = 64 * 1024
@@ -145,7 +145,7 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   return {
     status,
     statusText: match[3] ?? '',
-    headers: endToEndHeaders(raw, connection),
+    headers: endToEndFromRaw(raw),
     framing,
     keepAlive,
   }
@@ -171,30 +171,6 @@ function parseContentLength(value: string): number {
     length = n
   }
   return length
-}
-
-/** As the Node client's `endToEndHeaders`: hop-by-hop removed, repeats joined, Set-Cookie kept apart. */
-function endToEndHeaders(
-  raw: readonly string[],
-  connection: string | undefined,
-): Record<string, string> | [string, string][] {
-  const isHop = hopByHopFilter(connection)
-  // No prototype: a header named `constructor` or `__proto__` is just a header.
-  const record: Record<string, string> = Object.create(null)
-  let cookies: string[] | undefined
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string
-    const value = raw[i + 1] as string
-    if (isHop(name)) continue
-    if (name === 'set-cookie') {
-      cookies ??= []
-      cookies.push(value)
-    } else record[name] = Object.hasOwn(record, name) ? `${record[name]}, ${value}` : value
-  }
-  if (!cookies) return record
-  const pairs = Object.entries(record)
-  for (const cookie of cookies) pairs.push(['set-cookie', cookie])
-  return pairs
 }
 
 /**

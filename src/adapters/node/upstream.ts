@@ -11,7 +11,7 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { isIP, type Socket } from 'node:net'
-import { hopByHopFilter } from '../../core/headers.ts'
+import { endToEndFromRaw } from '../../core/headers.ts'
 import type { OutboundRequest, PoolOptions, UpstreamClient } from '../../upstream/types.ts'
 import { UpstreamError } from '../../upstream/types.ts'
 
@@ -140,7 +140,7 @@ export class NodeUpstreamClient implements UpstreamClient {
         const head = {
           status,
           statusText: incoming.statusMessage ?? '',
-          headers: endToEndHeaders(incoming.rawHeaders),
+          headers: endToEndFromRaw(incoming.rawHeaders),
         }
         if (nullBody) {
           incoming.resume()
@@ -240,35 +240,6 @@ async function writeBody(
     await reader.cancel(error).catch(() => {})
     throw error
   }
-}
-
-/**
- * Response headers without hop-by-hop ones, as a plain record: @hono/node-server writes a
- * record straight to the client without building a Headers object. Repeated headers are
- * joined, except Set-Cookie, which cannot be: then the (rare) list-of-pairs form is used.
- */
-function endToEndHeaders(raw: readonly string[]): Record<string, string> | [string, string][] {
-  let connection: string | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() === 'connection') connection = raw[i + 1]
-  }
-  const isHop = hopByHopFilter(connection)
-  // No prototype: a header named `constructor` or `__proto__` is just a header.
-  const record: Record<string, string> = Object.create(null)
-  let cookies: string[] | undefined
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase()
-    const value = raw[i + 1] as string
-    if (isHop(name)) continue
-    if (name === 'set-cookie') {
-      cookies ??= []
-      cookies.push(value)
-    } else record[name] = Object.hasOwn(record, name) ? `${record[name]}, ${value}` : value
-  }
-  if (!cookies) return record
-  const pairs = Object.entries(record)
-  for (const cookie of cookies) pairs.push(['set-cookie', cookie])
-  return pairs
 }
 
 /** Reads a body of known `length`; fails if the upstream closes early (read timeout still applies). */
