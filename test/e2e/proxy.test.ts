@@ -54,6 +54,12 @@ describe('proxy', () => {
       res.end('hop')
     })
     slow = await startUpstream((req, res) => {
+      if (req.url?.includes('big')) {
+        const size = 8 * 1024 * 1024
+        res.writeHead(200, { 'content-length': String(size) })
+        res.end(Buffer.alloc(size, 2))
+        return
+      }
       if (req.url?.includes('stall')) {
         // A large body that stops half-way without closing the connection.
         res.writeHead(200, { 'content-length': String(1024 * 1024) })
@@ -134,6 +140,30 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
       await res.arrayBuffer()
     })
     assert.ok(Date.now() - started < 5000, 'cut by the 300 ms read timeout, long before the test gives up')
+  })
+
+  test('a slow client is not mistaken for a slow upstream: the read timeout only runs while waiting for it', async () => {
+    // The route's read timeout is 300 ms; this client stops reading for 1.2 s mid-body.
+    const received = await new Promise<number>((ok, fail) => {
+      http
+        .get(`${gateway.url}/slow?big=1`, { agent: false }, (res) => {
+          let bytes = 0
+          let paused = false
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length
+            if (!paused && bytes > 256 * 1024) {
+              paused = true
+              res.pause()
+              setTimeout(() => res.resume(), 1200)
+            }
+          })
+          res.on('end', () => ok(bytes))
+          res.on('error', fail)
+          res.on('aborted', () => fail(new Error(`cut after ${bytes} bytes`)))
+        })
+        .on('error', fail)
+    })
+    assert.equal(received, 8 * 1024 * 1024)
   })
 
   test('hop-by-hop response headers are stripped, so HTTP/2 clients get a clean response', async () => {

@@ -162,7 +162,14 @@ export class NodeUpstreamClient implements UpstreamClient {
           )
           return
         }
-        resolve(new Response(toWebStream(incoming), head))
+        resolve(
+          new Response(
+            // While the client is the slow side, the upstream is not idle: the read timer only
+            // runs while the gateway wants data.
+            toWebStream(incoming, (waiting) => outgoing.setTimeout(waiting ? timeouts.read : 0)),
+            head,
+          ),
+        )
       })
     })
   }
@@ -268,14 +275,20 @@ function readWhole(incoming: IncomingMessage, length: number): Promise<Uint8Arra
 }
 
 /** Streams an IncomingMessage with backpressure: pauses the socket when the consumer lags. */
-function toWebStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
+function toWebStream(
+  incoming: IncomingMessage,
+  readTimer: (waitingForUpstream: boolean) => void,
+): ReadableStream<Uint8Array> {
   let finished = false
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         incoming.on('data', (chunk: Buffer) => {
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-          if ((controller.desiredSize ?? 0) <= 0) incoming.pause()
+          if ((controller.desiredSize ?? 0) <= 0 && !incoming.isPaused()) {
+            incoming.pause()
+            readTimer(false)
+          }
         })
         incoming.on('end', () => {
           if (finished) return
@@ -293,7 +306,10 @@ function toWebStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
         })
       },
       pull() {
-        incoming.resume()
+        if (incoming.isPaused()) {
+          readTimer(true)
+          incoming.resume()
+        }
       },
       cancel() {
         finished = true
