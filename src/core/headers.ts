@@ -49,16 +49,6 @@ export function endToEndRecord(source: Headers, drop?: ReadonlySet<string>): Rec
   return out
 }
 
-/** Removes hop-by-hop headers in place (for responses from fetch-based clients). */
-export function stripHopByHop(headers: Headers): void {
-  const isHop = hopByHopFilter(headers.get('connection'))
-  const doomed: string[] = []
-  for (const name of headers.keys()) {
-    if (isHop(name)) doomed.push(name)
-  }
-  for (const name of doomed) headers.delete(name)
-}
-
 /** Headers the gateway owns on every hop: hop-by-hop ones, framing, and Host. Plugins may not set them. */
 export function isReservedHeader(name: string): boolean {
   const lower = name.toLowerCase()

@@ -9,7 +9,7 @@
  * fetch reports before anything was sent (refused, DNS, unreachable) count as `connect`, so the
  * proxy may try another node; anything else before the head is a `reset`.
  */
-import { hopByHopFilter } from '../../core/headers.ts'
+import { endToEndFromRaw } from '../../core/headers.ts'
 import { type OutboundRequest, type UpstreamClient, UpstreamError } from '../../upstream/types.ts'
 
 /** Response bodies up to this size, with a Content-Length, are read whole instead of streamed. */
@@ -114,11 +114,12 @@ function fetchHeaders(headers: Readonly<Record<string, string>>): Record<string,
 
 /** The response without hop-by-hop headers (fetch's own headers are immutable: copy). */
 function endToEnd(response: Response, body: ReadableStream<Uint8Array> | ArrayBuffer | null): Response {
-  const isHop = hopByHopFilter(response.headers.get('connection'))
-  const headers = new Headers()
-  for (const [name, value] of response.headers) {
-    if (!isHop(name) && name !== 'set-cookie') headers.append(name, value)
-  }
-  for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie)
-  return new Response(body, { status: response.status, statusText: response.statusText, headers })
+  const raw: string[] = []
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') raw.push(name, value)
+  for (const cookie of response.headers.getSetCookie()) raw.push('set-cookie', cookie)
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: endToEndFromRaw(raw),
+  })
 }
