@@ -21,12 +21,10 @@
  *
  * Markdown report on stdout and in bench/results/<YYYY-MM-DD>-config-compile.md; progress on stderr.
  */
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, release } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
 import { parse } from 'smol-toml'
 import { parseConfigText } from '../src/config/load.ts'
 import type { GatewayConfig } from '../src/config/schema.ts'
@@ -35,22 +33,10 @@ import { silentLogger } from '../src/core/logger.ts'
 import { builtinPlugins } from '../src/plugins/index.ts'
 import type { UpstreamClient } from '../src/upstream/types.ts'
 import { REQUEST_PATH, routeTableToml } from './route-table.ts'
+import { cpuAffinity, intFromEnv, median, packageVersion, ROOT, revision } from './util.ts'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`[config-compile] error: ${name} must be an integer in ${min}..${max} (is "${raw}")`)
-    process.exit(2)
-  }
-  return n
-}
-
-const ROUTES = intFromEnv('COMPILE_ROUTES', 10000, 2, 100000)
-const RUNS = intFromEnv('COMPILE_RUNS', 5, 1, 50)
+const ROUTES = intFromEnv('config-compile', 'COMPILE_ROUTES', 10000, 2, 100000)
+const RUNS = intFromEnv('config-compile', 'COMPILE_RUNS', 5, 1, 50)
 const SMALL_ROUTES = 10
 
 function log(message: string): void {
@@ -108,40 +94,6 @@ function check(config: GatewayConfig, snapshot: ReturnType<Gateway['compile']>, 
   if (own.kind !== 'found' || own.value.id !== 'r-a-1') fail('/svc-a-1/x did not reach route r-a-1')
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-function git(args: string[]): string | undefined {
-  try {
-    return execFileSync('git', args, {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim()
-  } catch {
-    return undefined
-  }
-}
-
-function cpuAffinity(): string {
-  try {
-    return /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?'
-  } catch {
-    return '?'
-  }
-}
-
-function packageVersion(name: string): string {
-  try {
-    return String(JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version)
-  } catch {
-    return '?'
-  }
-}
-
 const ms = (v: number) => v.toFixed(1)
 
 function main(): void {
@@ -176,18 +128,12 @@ function main(): void {
 
   const now = new Date()
   const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
-  const rev = git(['rev-parse', '--short', 'HEAD']) ?? '?'
-  let dirty = ''
-  try {
-    execFileSync('git', ['diff', '--quiet', 'HEAD', '--', 'src'], { cwd: ROOT, stdio: 'ignore' })
-  } catch {
-    dirty = ' (src has uncommitted changes)'
-  }
+  const rev = revision('src')
   const lines = [
     `# Config load + compile benchmark, ${date} (node)`,
     '',
     `- machine: ${cpus().length} CPUs, ${cpus()[0]?.model.trim() ?? 'unknown'}, Linux ${release()}; this process may run on CPUs ${cpuAffinity()}`,
-    `- node ${process.version} (tsx, from src/), sluice ${rev}${dirty}, smol-toml ${packageVersion('smol-toml')}, zod ${packageVersion('zod')}`,
+    `- node ${process.version} (tsx, from src/), sluice ${rev}, smol-toml ${packageVersion('smol-toml')}, zod ${packageVersion('zod')}`,
     `- config: bench/route-table.ts, ${ROUTES} routes (${(Buffer.byteLength(big) / 1024).toFixed(0)} KiB of TOML), the hit route last; ${RUNS} measured runs after one cold run and one warm-up; medians shown`,
     '',
     '| config | routes | load + validate (ms) | compile (ms) | total (ms) | µs per route |',

@@ -338,3 +338,27 @@ quiet_note() {
 # ---------------------------------------------------------------------------------------------
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# Medians of one contender's rounds into the caller's MED_RPS, MED_LAT and MED_CONNS (reading
+# its RPS and CONNS): req/s and upstream connections by median; latency is wrk's p99 median for
+# h1, and for h2c (h2load prints no percentiles) the mean ± sd of the round whose req/s is the
+# median. $3 names the caller's array of per-round latencies (";"-separated).
+summarize_key() {
+  local key=$1 proto=$2
+  local -n latencies=$3
+  local vals r i=0
+  # shellcheck disable=SC2086
+  MED_RPS[$key]=$(median ${RPS[$key]})
+  IFS=';' read -r -a vals <<<"${latencies[$key]%;}"
+  if [[ $proto == h1 ]]; then
+    if [[ ${vals[0]} == - ]]; then MED_LAT[$key]="-"; else MED_LAT[$key]="$(median "${vals[@]}") ms"; fi
+  else
+    MED_LAT[$key]="-"
+    for r in ${RPS[$key]}; do
+      if [[ $r == "${MED_RPS[$key]}" ]]; then MED_LAT[$key]="mean ${vals[$i]}"; break; fi
+      i=$((i + 1))
+    done
+  fi
+  # shellcheck disable=SC2086
+  if [[ -n ${CONNS[$key]:-} ]]; then MED_CONNS[$key]=$(median ${CONNS[$key]}); else MED_CONNS[$key]="-"; fi
+}

@@ -293,23 +293,7 @@ main() {
     for name in "${NAMES[@]}"; do
       key="$name|$proto"
       [[ -n ${RPS[$key]:-} ]] || continue
-      # shellcheck disable=SC2086
-      MED_RPS[$key]=$(median ${RPS[$key]})
-      if [[ $proto == h1 ]]; then
-        IFS=';' read -r -a vals <<<"${P99[$key]%;}"
-        if [[ ${vals[0]} == - ]]; then MED_LAT[$key]="-"; else MED_LAT[$key]="$(median "${vals[@]}") ms"; fi
-      else
-        # h2load has no p99: show mean ± sd of the round whose req/s is the median.
-        local i=0 r
-        IFS=';' read -r -a vals <<<"${P99[$key]%;}"
-        MED_LAT[$key]="-"
-        for r in ${RPS[$key]}; do
-          if [[ $r == "${MED_RPS[$key]}" ]]; then MED_LAT[$key]="mean ${vals[$i]}"; break; fi
-          i=$((i + 1))
-        done
-      fi
-      # shellcheck disable=SC2086
-      if [[ -n ${CONNS[$key]:-} ]]; then MED_CONNS[$key]=$(median ${CONNS[$key]}); else MED_CONNS[$key]="-"; fi
+      summarize_key "$key" "$proto" P99
     done
   done
 

@@ -233,27 +233,12 @@ main() {
 
   # Medians.
   declare -A MED_RPS=() MED_LAT=() MED_CONNS=() MED_RELOADS=()
-  local vals r i
   for proto in "${protos[@]}"; do
     for name in "${NAMES[@]}"; do
       key="$name|$proto"
-      # shellcheck disable=SC2086
-      MED_RPS[$key]=$(median ${RPS[$key]})
+      summarize_key "$key" "$proto" LAT
       # shellcheck disable=SC2086
       MED_RELOADS[$key]=$(median ${RELOADED[$key]})
-      IFS=';' read -r -a vals <<<"${LAT[$key]%;}"
-      if [[ $proto == h1 ]]; then
-        if [[ ${vals[0]} == - ]]; then MED_LAT[$key]="-"; else MED_LAT[$key]="$(median "${vals[@]}") ms"; fi
-      else
-        i=0
-        MED_LAT[$key]="-"
-        for r in ${RPS[$key]}; do
-          if [[ $r == "${MED_RPS[$key]}" ]]; then MED_LAT[$key]="mean ${vals[$i]}"; break; fi
-          i=$((i + 1))
-        done
-      fi
-      # shellcheck disable=SC2086
-      if [[ -n ${CONNS[$key]:-} ]]; then MED_CONNS[$key]=$(median ${CONNS[$key]}); else MED_CONNS[$key]="-"; fi
     done
   done
 

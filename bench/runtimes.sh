@@ -317,25 +317,9 @@ main() {
 
   # Medians.
   declare -A MED_RPS=() MED_LAT=() MED_CONNS=()
-  local vals r
   for key in "${combos[@]}"; do
     IFS='|' read -r target scenario proto <<<"$key"
-    # shellcheck disable=SC2086
-    MED_RPS[$key]=$(median ${RPS[$key]})
-    IFS=';' read -r -a vals <<<"${LAT[$key]%;}"
-    if [[ $proto == h1 ]]; then
-      if [[ ${vals[0]} == - ]]; then MED_LAT[$key]="-"; else MED_LAT[$key]="$(median "${vals[@]}") ms"; fi
-    else
-      # h2load has no p99: mean ± sd of the round whose req/s is the median.
-      i=0
-      MED_LAT[$key]="-"
-      for r in ${RPS[$key]}; do
-        if [[ $r == "${MED_RPS[$key]}" ]]; then MED_LAT[$key]="mean ${vals[$i]}"; break; fi
-        i=$((i + 1))
-      done
-    fi
-    # shellcheck disable=SC2086
-    if [[ -n ${CONNS[$key]:-} ]]; then MED_CONNS[$key]=$(median ${CONNS[$key]}); else MED_CONNS[$key]="-"; fi
+    summarize_key "$key" "$proto" LAT
   done
 
   # The report.

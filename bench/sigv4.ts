@@ -20,33 +20,19 @@
  *
  * Markdown report on stdout and in bench/results/<YYYY-MM-DD>-sigv4.md; progress on stderr.
  */
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, release } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
 import { Hash } from '@smithy/hash-node'
 import { SignatureV4 } from '@smithy/signature-v4'
 import type { HttpRequest } from '@smithy/types'
 import aws4 from 'aws4'
 import { SigV4Signer, sha256Hex } from '../src/aws/sigv4.ts'
+import { cpuAffinity, intFromEnv, median, packageVersion, ROOT, revision } from './util.ts'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`[sigv4] error: ${name} must be an integer in ${min}..${max} (is "${raw}")`)
-    process.exit(2)
-  }
-  return n
-}
-
-const ROUNDS = intFromEnv('SIGV4_ROUNDS', 5, 1, 15)
-const ROUND_MS = intFromEnv('SIGV4_ROUND_MS', 1000, 100, 3000)
+const ROUNDS = intFromEnv('sigv4', 'SIGV4_ROUNDS', 5, 1, 15)
+const ROUND_MS = intFromEnv('sigv4', 'SIGV4_ROUND_MS', 1000, 100, 3000)
 const WARMUP_MS = 500
 /** Operations between two clock reads (a clock read costs about as much as a tenth of a signature). */
 const BATCH = 64
@@ -200,12 +186,6 @@ async function measure(c: Contender, ms: number): Promise<number> {
   return (ops * 1000) / (now - start)
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 function log(message: string): void {
   process.stderr.write(`[sigv4] ${message}\n`)
 }
@@ -228,48 +208,12 @@ async function verify(): Promise<string> {
 // ---------------------------------------------------------------------------------------------------
 // Report
 
-function packageVersion(name: string): string {
-  try {
-    const json = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'))
-    return String(json.version)
-  } catch {
-    return '?'
-  }
-}
-
-function git(args: string[]): string | undefined {
-  try {
-    return execFileSync('git', args, {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim()
-  } catch {
-    return undefined
-  }
-}
-
-function cpuAffinity(): string {
-  try {
-    const status = readFileSync('/proc/self/status', 'utf8')
-    return /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1] ?? '?'
-  } catch {
-    return '?'
-  }
-}
-
 function machineHeader(): string[] {
   const cpu = cpus()
-  const rev = git(['rev-parse', '--short', 'HEAD']) ?? '?'
-  let dirty = ''
-  try {
-    execFileSync('git', ['diff', '--quiet', 'HEAD', '--', 'src/aws'], { cwd: ROOT, stdio: 'ignore' })
-  } catch {
-    dirty = ' (src/aws has uncommitted changes)'
-  }
+  const rev = revision('src/aws')
   return [
     `- machine: ${cpu.length} CPUs, ${cpu[0]?.model.trim() ?? 'unknown'}, Linux ${release()}; this process may run on CPUs ${cpuAffinity()}`,
-    `- node ${process.version}, sluice ${rev}${dirty}, @smithy/signature-v4 ${packageVersion('@smithy/signature-v4')} (+ @smithy/hash-node ${packageVersion('@smithy/hash-node')}), aws4 ${packageVersion('aws4')}`,
+    `- node ${process.version}, sluice ${rev}, @smithy/signature-v4 ${packageVersion('@smithy/signature-v4')} (+ @smithy/hash-node ${packageVersion('@smithy/hash-node')}), aws4 ${packageVersion('aws4')}`,
     `- operation: SHA-256 of a ${BODY.byteLength}-byte JSON body + build the request + sign \`${METHOD} ${PATH}?${QUERY}\` (signed headers \`${SIGNED_HEADERS}\`, ${SERVICE}, ${REGION}); one credential, one date (signing keys cached by all three)`,
     `- ${ROUNDS} interleaved rounds of ${ROUND_MS} ms per contender after ${WARMUP_MS} ms warm-up each; medians shown`,
   ]
