@@ -8,8 +8,9 @@
 import type { RuntimeAdapter } from '../../runtime/types.ts'
 import type { PoolOptions } from '../../upstream/types.ts'
 import { FetchUpstreamClient } from '../fetch/upstream.ts'
+import { SocketUpstreamClient } from '../socket-client/client.ts'
+import { dialBun } from './dialer.ts'
 import { startBunListeners } from './listeners.ts'
-import { BunSocketUpstreamClient } from './socket-client.ts'
 
 /**
  * One fetch session per pool setting and TLS mode, so `keepalive_pool` / `keepalive*` apply.
@@ -35,12 +36,12 @@ function sessionFor(pool: PoolOptions, tlsVerify: boolean): Bun.FetchSession {
 
 export const bunAdapter: RuntimeAdapter = {
   description: `bun ${Bun.version}`,
-  // The pooled HTTP/1.1 client on Bun.connect (socket-client.ts): 1.35-1.5x Bun's fetch and no
+  // The shared pooled HTTP/1.1 client on Bun.connect (socket-client/, bun/dialer.ts): 1.35-1.5x Bun's fetch and no
   // upstream connection churn (measured, see bench/README.md). SLUICE_BUN_CLIENT=fetch falls
   // back to fetch (decompress: false keeps bodies byte-for-byte).
   createUpstream: () =>
     process.env.SLUICE_BUN_CLIENT !== 'fetch'
-      ? new BunSocketUpstreamClient()
+      ? new SocketUpstreamClient(dialBun)
       : new FetchUpstreamClient((request) => ({
           decompress: false,
           session: sessionFor(request.pool, request.tlsVerify),

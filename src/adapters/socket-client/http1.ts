@@ -1,6 +1,6 @@
 /**
  * @module
- * HTTP/1.1 wire format for the Bun socket client (`socket-client.ts`): the request head, the
+ * HTTP/1.1 wire format for the pooled socket client (`client.ts`): the request head, the
  * response head parser and the response body decoders (Content-Length, chunked, until close).
  * No sockets here: bytes in, decisions out. Anything malformed throws `ProtocolError`, which
  * the client turns into a `reset` (502).

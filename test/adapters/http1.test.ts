@@ -1,8 +1,7 @@
 /**
- * Unit tests for the Bun socket client's HTTP/1.1 wire format (src/adapters/bun/http1.ts).
+ * Unit tests for the pooled socket client's HTTP/1.1 wire format (src/adapters/socket-client/http1.ts).
  * The module has no socket code and must stay runtime-agnostic, so it is tested under plain Node.
- * Framing and header hygiene must match the Node client (src/adapters/node/upstream.ts:
- * `framedHeaders`, `endToEndHeaders`).
+ * The client on top of it (client.ts) is exercised end to end on every runtime by test/e2e.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
@@ -15,7 +14,7 @@ import {
   ProtocolError,
   parseResponseHead,
   requestHead,
-} from '../../src/adapters/bun/http1.ts'
+} from '../../src/adapters/socket-client/http1.ts'
 
 const enc = new TextEncoder()
 const bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0))
