@@ -5,9 +5,9 @@
  * X-Forwarded-Host set from the connection (clients cannot spoof them), no Via. Responses come
  * back from the `UpstreamClient` with hop-by-hop headers already removed (its contract).
  */
-import { endToEndRecord } from './headers.ts'
+import { endToEndRecord, endToEndRequestFromRaw } from './headers.ts'
 import type { GatewayContext } from './plugin.ts'
-import { authorityOf, requestHeaders } from './request.ts'
+import { authorityOf } from './request.ts'
 
 export interface ForwardOptions {
   /** Host header for the upstream. */
@@ -17,7 +17,12 @@ export interface ForwardOptions {
 }
 
 export function forwardRequestHeaders(c: GatewayContext, options: ForwardOptions): Record<string, string> {
-  const headers = endToEndRecord(requestHeaders(c), options.drop)
+  const raw = c.env.rawHeaders
+  const headers = raw
+    ? endToEndRequestFromRaw(raw(), options.drop)
+    : endToEndRecord(c.req.raw.headers, options.drop)
+  const edits = c.get('requestHeaderEdits')
+  if (edits) for (const [name, value] of edits) headers[name] = value
   const clientIp = c.env.remoteAddress
   const prior = headers['x-forwarded-for']
   headers['x-forwarded-for'] = prior ? `${prior}, ${clientIp}` : clientIp

@@ -49,6 +49,34 @@ export function endToEndRecord(source: Headers, drop?: ReadonlySet<string>): Rec
   return out
 }
 
+/**
+ * Request headers to forward, from the raw list a server parser gives (see `ConnInfo.rawHeaders`):
+ * lower-case names, no pseudo-headers, no hop-by-hop ones (every Connection header counts), none
+ * in `drop`. Repeats are joined with ", ", except Cookie: HTTP/2 clients send one field per
+ * cookie, and HTTP/1.1 wants them in one header joined with "; " (RFC 9113 8.2.3).
+ */
+export function endToEndRequestFromRaw(
+  raw: readonly string[],
+  drop?: ReadonlySet<string>,
+): Record<string, string> {
+  let connection = ''
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 10 && name.toLowerCase() === 'connection') connection += `,${raw[i + 1]}`
+  }
+  const isHop = hopByHopFilter(connection)
+  // No prototype: a header named `constructor` or `__proto__` is just a header.
+  const out: Record<string, string> = Object.create(null)
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    if (name.charCodeAt(0) === 58 /* ':' */ || isHop(name) || drop?.has(name)) continue
+    const value = raw[i + 1] as string
+    const prior = out[name]
+    out[name] = prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`
+  }
+  return out
+}
+
 /** Headers the gateway owns on every hop: hop-by-hop ones, framing, and Host. Plugins may not set them. */
 export function isReservedHeader(name: string): boolean {
   const lower = name.toLowerCase()
@@ -61,12 +89,19 @@ export function isReservedHeader(name: string): boolean {
  * building a Headers object. Every Connection header counts. Repeats are joined, except
  * Set-Cookie, which cannot be: then the (rare) list-of-pairs form is returned.
  */
-export function endToEndFromRaw(raw: readonly string[]): Record<string, string> | [string, string][] {
-  const connection: string[] = []
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() === 'connection') connection.push(raw[i + 1] as string)
+export function endToEndFromRaw(
+  raw: readonly string[],
+  /** Every Connection value joined with ",", when the caller has it already (saves a pass). */
+  knownConnection?: string,
+): Record<string, string> | [string, string][] {
+  let connection = knownConnection
+  if (connection === undefined) {
+    connection = ''
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if ((raw[i] as string).toLowerCase() === 'connection') connection += `,${raw[i + 1]}`
+    }
   }
-  const isHop = hopByHopFilter(connection.join(','))
+  const isHop = hopByHopFilter(connection)
   // No prototype: a header named `constructor` or `__proto__` is just a header.
   const record: Record<string, string> = Object.create(null)
   let cookies: string[] | undefined

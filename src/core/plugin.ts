@@ -30,6 +30,12 @@ export interface ConnInfo {
    * unsubscribe. (A listener, not `request.signal`: on Node the signal costs a full Request.)
    */
   readonly onClientGone?: ClientGone
+  /**
+   * The request's header fields as received: flat `[name, value, name, value, ...]`, names in
+   * any case, HTTP/2 pseudo-headers (`:path`...) included. Cheaper to forward from than
+   * `Headers`, which Node's server adapter has to build; absent where the runtime has no such list.
+   */
+  readonly rawHeaders?: () => readonly string[]
 }
 
 export interface GatewayVariables {
@@ -37,8 +43,8 @@ export interface GatewayVariables {
   /** The upstream node or function host that answered, for the access log. */
   upstream: string
   requestId: string
-  /** Request headers as plugins modified them; created on first write (see request-headers.ts). */
-  requestHeaders: Headers
+  /** Plugins' edits to the forwarded request headers (see setRequestHeader in request.ts). */
+  requestHeaderEdits: Map<string, string>
   /** For prefix routes (`/api/*`): the part of the path after the prefix. */
   pathSuffix: string
 }

@@ -25,19 +25,18 @@ export function pathAndQueryOf(url: string): string {
   return start === -1 ? '/' : url.slice(start)
 }
 
-/** The request headers to forward: plugins' edits if any were made, else the client's. */
-export function requestHeaders(c: GatewayContext): Headers {
-  return (c.get('requestHeaders') as Headers | undefined) ?? c.req.raw.headers
-}
-
-/** A writable copy of the request headers, created on first use and kept for the outbound call. */
-export function mutableRequestHeaders(c: GatewayContext): Headers {
-  let headers = c.get('requestHeaders') as Headers | undefined
-  if (!headers) {
-    headers = new Headers(c.req.raw.headers)
-    c.set('requestHeaders', headers)
+/**
+ * Sets a header on the request as it will be forwarded (the client's own header of that name is
+ * replaced). `name` must be lower-case. Recorded as an edit and applied when the outbound headers
+ * are built, so plugins cost no copy of the client's headers.
+ */
+export function setRequestHeader(c: GatewayContext, name: string, value: string): void {
+  let edits = c.get('requestHeaderEdits')
+  if (!edits) {
+    edits = new Map()
+    c.set('requestHeaderEdits', edits)
   }
-  return headers
+  edits.set(name, value)
 }
 
 /**

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import http2 from 'node:http2'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { accessLog, type RunningGateway, startGateway } from '../helpers/gateway.ts'
@@ -204,6 +205,35 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     assert.equal(seen.headers['x-forwarded-proto'], 'http')
     assert.equal(seen.headers['x-forwarded-host'], new URL(gateway.url).host)
     assert.equal(seen.headers.via, undefined)
+  })
+
+  test('HTTP/2 cookie crumbs reach an HTTP/1.1 upstream as one Cookie header joined with "; "', async () => {
+    const before = a.received.length
+    const session = http2.connect(gateway.url)
+    session.on('error', () => {})
+    try {
+      const status = await new Promise<number>((done, fail) => {
+        // Array values go out as one field per element: two cookie fields, two x-multi fields.
+        const stream = session.request({
+          ':method': 'GET',
+          ':path': '/pass-host',
+          cookie: ['a=1', 'b=2'],
+          'x-multi': ['one', 'two'],
+        })
+        stream.on('response', (h) => done(Number(h[':status'])))
+        stream.on('error', fail)
+        stream.resume()
+        stream.end()
+      })
+      assert.equal(status, 200)
+    } finally {
+      session.close()
+    }
+    const seen = a.received[before]
+    assert.ok(seen)
+    assert.equal(seen.headers.cookie, 'a=1; b=2')
+    assert.equal(seen.headers['x-multi'], 'one, two')
+    assert.ok(!seen.rawHeaders.some((name) => name.startsWith(':')), 'no pseudo-header crosses')
   })
 
   test('pass_host: pass keeps the client host, node uses the node, rewrite uses upstream_host', async () => {

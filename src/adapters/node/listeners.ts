@@ -46,6 +46,7 @@ export async function startNodeListeners(
         remoteAddress: incoming.socket?.remoteAddress ?? '',
         scheme,
         httpVersion: incoming.httpVersion === '2.0' ? '2' : '1.1',
+        rawHeaders: () => incoming.rawHeaders,
         onClientGone(listener) {
           const onClose = () => {
             if (!outgoing.writableFinished) listener()

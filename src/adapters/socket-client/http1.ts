@@ -145,19 +145,17 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   return {
     status,
     statusText: match[3] ?? '',
-    headers: endToEndFromRaw(raw),
+    headers: endToEndFromRaw(raw, connection ?? ''),
     framing,
     keepAlive,
   }
 }
 
 /** Control characters other than HTAB are not field values (RFC 9110 5.5), nor is anything above latin1. */
+const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
 function invalidFieldValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i)
-    if ((c < 32 && c !== 9) || c === 127 || c > 255) return true
-  }
-  return false
+  return INVALID_FIELD_VALUE.test(value)
 }
 
 /** "12" or "12, 12" (repeated headers) -> 12; differing or non-numeric values are malformed. */

@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
-import { mutableRequestHeaders } from '../../core/request.ts'
+import { setRequestHeader } from '../../core/request.ts'
 
 const schema = z.strictObject({
   header_name: settableHeaderName.default('X-Request-Id'),
@@ -26,7 +26,7 @@ export const requestId = definePlugin({
     return async function requestIdMiddleware(c, next) {
       const given = c.req.header(header)
       const id = given !== undefined && ACCEPTABLE_ID.test(given) ? given : crypto.randomUUID()
-      if (id !== given) mutableRequestHeaders(c).set(header, id)
+      if (id !== given) setRequestHeader(c, header, id)
       c.set('requestId', id)
       await next()
       // Set in place when the response's headers are mutable (ours are): c.header() would

@@ -1,0 +1,58 @@
+/**
+ * Header hygiene for outbound requests built from a server's raw header list
+ * (src/core/headers.ts: `endToEndRequestFromRaw`, `endToEndFromRaw`).
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { endToEndFromRaw, endToEndRequestFromRaw } from '../../src/core/headers.ts'
+
+describe('endToEndRequestFromRaw', () => {
+  test('lower-cases names, drops pseudo-headers, hop-by-hop ones and what Connection names', () => {
+    const out = endToEndRequestFromRaw([
+      ':method',
+      'GET',
+      ':path',
+      '/x',
+      'Host',
+      'example.test',
+      'Connection',
+      'keep-alive, X-Secret',
+      'connection',
+      'X-Other',
+      'X-Secret',
+      's',
+      'x-other',
+      'o',
+      'TE',
+      'trailers',
+      'Transfer-Encoding',
+      'chunked',
+      'Accept',
+      'text/plain',
+    ])
+    assert.deepEqual({ ...out }, { host: 'example.test', accept: 'text/plain' })
+  })
+
+  test('joins repeats with ", " and cookies with "; "', () => {
+    const out = endToEndRequestFromRaw(['Cookie', 'a=1', 'x-m', 'one', 'cookie', 'b=2', 'X-M', 'two'])
+    assert.deepEqual({ ...out }, { cookie: 'a=1; b=2', 'x-m': 'one, two' })
+  })
+
+  test('leaves out the names in drop, and treats __proto__ as a plain header', () => {
+    const out = endToEndRequestFromRaw(
+      ['X-Api-Key', 'k', '__proto__', 'p', 'Accept', '*/*'],
+      new Set(['x-api-key']),
+    )
+    assert.equal(out['x-api-key'], undefined)
+    assert.equal(Object.getOwnPropertyDescriptor(out, '__proto__')?.value, 'p')
+    assert.equal(out.accept, '*/*')
+  })
+})
+
+describe('endToEndFromRaw', () => {
+  test('a Connection value passed in filters as the one found in the list', () => {
+    const raw = ['Connection', 'X-Hop', 'X-Hop', 'h', 'X-End', 'e']
+    assert.deepEqual({ ...endToEndFromRaw(raw) }, { 'x-end': 'e' })
+    assert.deepEqual({ ...endToEndFromRaw(raw, 'X-Hop') }, { 'x-end': 'e' })
+  })
+})
