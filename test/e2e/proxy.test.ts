@@ -51,6 +51,7 @@ describe('proxy', () => {
         ['Set-Cookie', 'a=1; Path=/'],
         ['Set-Cookie', 'b=2; Path=/'],
         ['X-End', 'kept'],
+        ['X-Request-Id', 'set-by-upstream'],
       ])
       res.end('hop')
     })
@@ -181,6 +182,16 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     const h1 = await fetch(`${gateway.url}/hop`)
     assert.equal(h1.headers.get('x-hop'), null)
     assert.deepEqual(h1.headers.getSetCookie(), ['a=1; Path=/', 'b=2; Path=/'])
+  })
+
+  test("the gateway's request id replaces one the upstream sets, over h1 and h2c", async () => {
+    const sent = await fetch(`${gateway.url}/hop`, { headers: { 'x-request-id': 'client-trace-1' } })
+    assert.equal(sent.headers.get('x-request-id'), 'client-trace-1')
+    const made = await fetch(`${gateway.url}/hop`)
+    assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/)
+    const h2 = await h2once(gateway.url, '/hop')
+    assert.match(String(h2.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+    assert.equal(h2.headers['x-end'], 'kept')
   })
 
   test('hop-by-hop request headers are not forwarded; X-Forwarded-* are set, not trusted', async () => {

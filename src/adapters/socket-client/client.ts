@@ -20,6 +20,7 @@
  */
 
 import { isIP } from 'node:net'
+import { responseFromRecord } from '../../core/response.ts'
 import type { OutboundRequest, PoolOptions, UpstreamClient } from '../../upstream/types.ts'
 import { UpstreamError } from '../../upstream/types.ts'
 import {
@@ -569,7 +570,7 @@ class Exchange {
     if (framing.kind === 'none' || NULL_BODY_STATUS.has(head.status)) {
       // A 205 with a body: the body is not forwarded and the connection not reused.
       if (framing.kind !== 'none') this.#keepAlive = false
-      this.#settle(() => new Response(null, init))
+      this.#settle(() => responseFromRecord(null, init))
       if (rest.length > 0) this.#keepAlive = false
       this.#phase = Phase.Complete
       this.#complete()
@@ -603,7 +604,7 @@ class Exchange {
         this.#conn.socket?.pause()
       }
     })
-    this.#settle(() => new Response(stream, init))
+    this.#settle(() => responseFromRecord(stream, init))
     if (!this.#done) this.#feed(rest)
   }
 
@@ -622,13 +623,12 @@ class Exchange {
     if (small) {
       const { head } = small
       this.#small = undefined
-      this.#settle(
-        () =>
-          new Response(small.body as Uint8Array<ArrayBuffer>, {
-            status: head.status,
-            statusText: head.statusText,
-            headers: head.headers,
-          }),
+      this.#settle(() =>
+        responseFromRecord(small.body as Uint8Array<ArrayBuffer>, {
+          status: head.status,
+          statusText: head.statusText,
+          headers: head.headers,
+        }),
       )
     } else this.#controller?.close()
     this.#complete()

@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
 import { setRequestHeader } from '../../core/request.ts'
+import { setResponseHeader } from '../../core/response.ts'
 
 const schema = z.strictObject({
   header_name: settableHeaderName.default('X-Request-Id'),
@@ -29,13 +30,7 @@ export const requestId = definePlugin({
       if (id !== given) setRequestHeader(c, header, id)
       c.set('requestId', id)
       await next()
-      // Set in place when the response's headers are mutable (ours are): c.header() would
-      // copy the whole response.
-      try {
-        c.res.headers.set(config.header_name, id)
-      } catch {
-        c.header(config.header_name, id)
-      }
+      setResponseHeader(c, config.header_name, id)
     }
   },
 })
