@@ -6,7 +6,9 @@
 # Sourcing changes into the repository root, makes the temp dir $TMP, and installs the EXIT/INT/TERM
 # traps that kill every PID in PIDS and remove $TMP (kept with BENCH_KEEP=1 or on failure).
 # After sourcing, call ensure_tools and setup_pinning; start_upstream starts the nginx upstream
-# (fixed 100-byte $BODY) and sets UP_H1, UP_H2, UP_STATUS, UP_PID and UPSTREAM_KIND.
+# (fixed 100-byte $BODY on every path, and the 64 KiB file $BIG_BODY_FILE on /big) and sets UP_H1,
+# UP_H2, UP_STATUS, UP_PID and UPSTREAM_KIND. target_command names the command line of Sluice on
+# each runtime (node, bun, deno, binary); start_gateway starts a process under test.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -114,6 +116,18 @@ wait_http() {
 # The upstream's fixed body: exactly 100 bytes of text, the same for every request.
 BODY="sluice-bench upstream body: 100 bytes of fixed text so every request moves the same payload.--------"
 [[ ${#BODY} == 100 ]] || die "BODY must be 100 bytes (is ${#BODY})"
+BODY_FILE=$TMP/body-100b
+printf '%s' "$BODY" >"$BODY_FILE"
+
+# The large body, on the upstream's /big only: 64 KiB (1024 numbered lines of 64 bytes), a static
+# file the upstream serves as it is.
+BIG_PATH=/big
+BIG_BODY_FILE=$TMP/body-64k
+awk 'BEGIN { for (i = 1; i <= 1024; i++) printf "%-63s\n", sprintf("sluice-bench 64 KiB upstream body, line %04d of 1024", i) }' >"$BIG_BODY_FILE"
+[[ $(stat -c %s "$BIG_BODY_FILE") == 65536 ]] || die "the 64 KiB body is $(stat -c %s "$BIG_BODY_FILE") bytes"
+# nginx started as root runs its worker as nobody: let it reach the file (traverse $TMP, no listing).
+chmod o+x "$TMP"
+chmod o+r "$BIG_BODY_FILE"
 
 # ---------------------------------------------------------------------------------------------
 # Upstream: nginx `return 200` (h1 port, h2c port, stub_status port), or a node:http fallback.
@@ -141,10 +155,15 @@ http {
   # Never close a kept-alive client (the proxies' pools) during a run.
   keepalive_requests 100000000;
   keepalive_timeout 120s;
+  # The 64 KiB file: sent with sendfile over HTTP/1.1, its descriptor kept open between requests.
+  sendfile on;
+  open_file_cache max=16 inactive=600s;
+  open_file_cache_valid 600s;
   server {
     listen 127.0.0.1:$UP_H1;
     listen 127.0.0.1:$UP_H2 http2;   # h2c prior knowledge, for the direct h2c ceiling
     location / { return 200 "$BODY"; }
+    location = $BIG_PATH { alias $BIG_BODY_FILE; }
     # Sanity checks only (never under load): which credentials reached the upstream.
     location = /__bench_auth { return 200 "x-api-key=[\$http_x_api_key] authorization=[\$http_authorization]"; }
   }
@@ -163,21 +182,24 @@ EOF
   else
     log "WARNING: nginx is not available: upstream is a node:http server, no nginx peer is measured"
     cat >"$TMP/upstream.mjs" <<'EOF'
-// Fallback upstream when nginx cannot be installed: fixed 100-byte answer over HTTP/1.1.
+// Fallback upstream when nginx cannot be installed: fixed 100-byte answer over HTTP/1.1, and the
+// 64 KiB file on its path.
 import http from 'node:http'
-const [port, body] = process.argv.slice(2)
+import { readFileSync } from 'node:fs'
+const [port, body, bigPath, bigFile] = process.argv.slice(2)
+const big = readFileSync(bigFile)
 const server = http.createServer((req, res) => {
   // Sanity checks only: which credentials reached the upstream (as the nginx upstream does).
   const text = req.url === '/__bench_auth'
     ? `x-api-key=[${req.headers['x-api-key'] ?? ''}] authorization=[${req.headers.authorization ?? ''}]`
-    : body
+    : req.url === bigPath ? big : body
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) })
   res.end(text)
 })
 server.keepAliveTimeout = 120_000
 server.listen(Number(port), '127.0.0.1')
 EOF
-    "${PIN_LOAD[@]}" node "$TMP/upstream.mjs" "$UP_H1" "$BODY" >"$TMP/upstream.log" 2>&1 &
+    "${PIN_LOAD[@]}" node "$TMP/upstream.mjs" "$UP_H1" "$BODY" "$BIG_PATH" "$BIG_BODY_FILE" >"$TMP/upstream.log" 2>&1 &
     UP_PID=$!
     PIDS+=("$UP_PID")
     UPSTREAM_KIND="node:http fallback (nginx could not be installed)"
@@ -187,12 +209,31 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-# A Node process under test: start_node_gateway NAME LOGFILE CMD... runs CMD pinned like the
-# proxy under test (stdout to /dev/null: it carries Sluice's access log), stderr to LOGFILE, and
-# waits until LOGFILE shows "listening on http://127.0.0.1:PORT". Sets STARTED_PORT, STARTED_PID and
-# STARTED_MS (spawn to that line, ms; resolution ~0.1 s). The PID is added to PIDS.
+# Sluice on each runtime, through its real executable (no npx, no wrapper scripts), so the PID we
+# hold is the gateway's. target_command TARGET CONFIG sets CMD.
 # ---------------------------------------------------------------------------------------------
-start_node_gateway() {
+export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+BUN=node_modules/bun/bin/bun.exe
+DENO=node_modules/deno/deno
+NODE=$(command -v node)
+target_command() {
+  local target=$1 conf=$2
+  case $target in
+    node) CMD=("$NODE" dist/src/cli.js run --config "$conf") ;;
+    bun) CMD=("$BUN" src/cli.ts run --config "$conf") ;;
+    deno) CMD=("$DENO" run -A --config deno.json src/cli.ts run --config "$conf") ;;
+    binary) CMD=(dist/sluice run --config "$conf") ;;
+    *) die "unknown target $target (known: node bun deno binary)" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# A process under test: start_gateway NAME LOGFILE CMD... runs CMD pinned like the proxy under
+# test (stdout to /dev/null: it carries Sluice's access log), stderr to LOGFILE, and waits until
+# LOGFILE shows "listening on http://127.0.0.1:PORT" (at most ~30 s). Sets STARTED_PORT,
+# STARTED_PID and STARTED_MS (spawn to that line, ms; resolution ~0.1 s). The PID is added to PIDS.
+# ---------------------------------------------------------------------------------------------
+start_gateway() {
   local name=$1 logfile=$2 t0 t1
   shift 2
   t0=${EPOCHREALTIME//[.,]/}
@@ -250,6 +291,22 @@ run_h2load() {
   timeout "$RUN_TIMEOUT" "${PIN_LOAD[@]}" h2load -c"$H2_CONNS" -m"$H2_STREAMS" -D"$seconds" "$url" >"$out" 2>&1 || true
 }
 
+# One load run: load_url PROTO(h1|h2c) URL SECONDS OUT; prints "error_count rps latency errors_text"
+# (tab-separated; the text, possibly empty, last, since read collapses empty tab-separated fields).
+load_url() {
+  local proto=$1 url=$2 seconds=$3 out=$4 parsed
+  if [[ $proto == h1 ]]; then
+    run_wrk "$url" "$seconds" "$out"
+    parsed=$(parse_wrk "$out")
+  else
+    run_h2load "$url" "$seconds" "$out"
+    parsed=$(parse_h2load "$out")
+    # h2load falls back to nothing else over http://, but make sure it really spoke h2c.
+    grep -q '^Application protocol: h2c' "$out" || parsed+="h2load did not negotiate h2c; "
+  fi
+  printf '%s\t%s\n' "$(count_errors "$proto" "$out")" "$parsed"
+}
+
 # Prints "rps p99_ms errors_text" from a wrk output file.
 parse_wrk() {
   local f=$1 rps p99 non2xx sock total
@@ -262,6 +319,9 @@ parse_wrk() {
   [[ -n $non2xx ]] && errors+="non-2xx/3xx: $non2xx of ${total:-?}; "
   [[ -n $sock ]] && errors+="socket errors: $sock; "
   [[ -z $rps ]] && errors+="wrk printed no result (see raw output); "
+  # A run in which nothing was answered is not slow, it is stuck: wrk counts no error for requests
+  # still waiting when it stops, so say it here.
+  [[ -n $total && $total == 0 ]] && errors+="no response in the whole run (connections stuck or refused); "
   printf '%s\t%s\t%s\n' "${rps:-0}" "$( [[ -n $p99 ]] && to_ms "$p99" || echo -)" "$errors"
 }
 
@@ -272,7 +332,7 @@ parse_h2load() {
   lat=$(awk '/^time for request:/ {print $6 " ± " $7}' "$f")
   reqline=$(grep '^requests:' "$f" || true)
   codes=$(grep '^status codes:' "$f" || true)
-  local errors="" failed errored timeouts n3 n4 n5
+  local errors="" failed errored timeouts n3 n4 n5 succeeded
   failed=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$reqline")
   errored=$(sed -n 's/.* \([0-9]*\) errored.*/\1/p' <<<"$reqline")
   timeouts=$(sed -n 's/.* \([0-9]*\) timeout.*/\1/p' <<<"$reqline")
@@ -284,6 +344,8 @@ parse_h2load() {
   fi
   if [[ ${n3:-0} != 0 || ${n4:-0} != 0 || ${n5:-0} != 0 ]]; then errors+="${codes}; "; fi
   [[ -z $rps ]] && errors+="h2load printed no result (see raw output); "
+  succeeded=$(sed -n 's/.* \([0-9]*\) succeeded.*/\1/p' <<<"$reqline")
+  [[ -n $reqline && ${succeeded:-0} == 0 ]] && errors+="no successful response in the whole run; "
   printf '%s\t%s\t%s\n' "${rps:-0}" "${lat:--}" "$errors"
 }
 

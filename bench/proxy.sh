@@ -1,36 +1,86 @@
 #!/usr/bin/env bash
-# Proxy throughput benchmark: Sluice on Node against a direct upstream (the ceiling), nginx as a
-# reverse proxy and @fastify/http-proxy on Node (the peers), over HTTP/1.1 (wrk) and h2c (h2load).
-# Sluice runs as a plain proxy route, with request-id + access log, and as aws-lambda routes (API
-# key, IAM SigV4) whose function_uri is the same upstream.
+# Proxy throughput benchmark, every contender in one run: a direct upstream (the ceiling), nginx as a
+# reverse proxy, @fastify/http-proxy on Node and a bare Bun.serve + fetch proxy (the peers), and
+# Sluice on Node, Bun, Deno and as the compiled binary, over HTTP/1.1 (wrk) and h2c (h2load), with a
+# 100-byte and a 64 KiB upstream body. Sluice on Node also runs with request-id + access log and as
+# aws-lambda routes (API key, IAM SigV4) whose function_uri is the same upstream.
 #
 #   npm run bench            # or: bash bench/proxy.sh
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash bench/proxy.sh
+#   BENCH_CONTENDERS="nginx-proxy bare-bun sluice-bun sluice-binary" bash bench/proxy.sh   # a subset
+#   BENCH_SCENARIOS=100b BENCH_PROTOCOLS=h1 bash bench/proxy.sh                          # fewer cells
+#   BENCH_64K_PROTOCOLS="h1 h2c" bash bench/proxy.sh   # the 64 KiB body over h2c too (default: h1)
+#   BENCH_SKIP_BUILD=1 bash bench/proxy.sh   # use dist/ as it is (no npm run build / compile)
 #   BENCH_KEEP=1 bash bench/proxy.sh   # keep the temp dir with configs and raw tool output
 #   BENCH_NO_NGINX=1 bash bench/proxy.sh   # use the node:http fallback upstream (no nginx peer)
 #
-# Prints a Markdown report on stdout and writes it to bench/results/<date>-node.md; progress goes
+# Prints a Markdown report on stdout and writes it to bench/results/<date>-proxy.md; progress goes
 # to stderr. Everything listens on 127.0.0.1 only, every load run is bounded by `timeout`, and
 # every process this script starts is killed on exit. See bench/README.md.
 set -euo pipefail
 
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}   # seconds per measured run
-WARMUP=${BENCH_WARMUP:-2}       # seconds of unmeasured load per contender and protocol (JIT, pools)
+WARMUP=${BENCH_WARMUP:-2}       # seconds of unmeasured load per contender, scenario and protocol
 H1_CONNS=50                     # wrk -c
 H2_CONNS=10                     # h2load -c
 H2_STREAMS=10                   # h2load -m
 RUN_TIMEOUT=$((DURATION + 25))  # hard cap on one load-generator run
 
+# Every contender, in the order of the table and of every round.
+ALL_CONTENDERS=(direct nginx-proxy fastify sluice-node sluice-logged sluice-lambda-apikey sluice-lambda-iam
+  bare-bun sluice-bun sluice-binary sluice-deno)
+ALL_SCENARIOS=(100b 64k)
+read -r -a WANT_CONTENDERS <<<"${BENCH_CONTENDERS:-${ALL_CONTENDERS[*]}}"
+read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-${ALL_SCENARIOS[*]}}"
+read -r -a PROTOCOLS <<<"${BENCH_PROTOCOLS:-h1 h2c}"
+read -r -a PROTOCOLS_64K <<<"${BENCH_64K_PROTOCOLS:-h1}"
+
+# The knobs are checked before anything starts (no temp dir, no processes yet).
+usage_error() {
+  printf '[bench] error: %s\n' "$1" >&2
+  exit 2
+}
+in_list() {
+  local want=$1 x
+  shift
+  for x in "$@"; do [[ $x == "$want" ]] && return 0; done
+  return 1
+}
+for x in ROUNDS DURATION WARMUP; do
+  [[ ${!x} =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_$x must be a positive integer (is '${!x}')"
+done
+for x in "${WANT_CONTENDERS[@]}"; do
+  in_list "$x" "${ALL_CONTENDERS[@]}" || usage_error "unknown contender '$x' in BENCH_CONTENDERS (known: ${ALL_CONTENDERS[*]})"
+done
+for x in "${SCENARIOS[@]}"; do
+  in_list "$x" "${ALL_SCENARIOS[@]}" || usage_error "unknown scenario '$x' in BENCH_SCENARIOS (known: ${ALL_SCENARIOS[*]})"
+done
+for x in "${PROTOCOLS[@]}" "${PROTOCOLS_64K[@]}"; do
+  [[ $x == h1 || $x == h2c ]] || usage_error "unknown protocol '$x' in BENCH_PROTOCOLS / BENCH_64K_PROTOCOLS (known: h1 h2c)"
+done
+wanted() { in_list "$1" "${WANT_CONTENDERS[@]}"; }
+
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Sluice on Bun and the binary use their default upstream client (the pooled Bun.connect client):
+# a SLUICE_BUN_CLIENT=fetch left in the environment would silently switch them to Bun's fetch.
+unset SLUICE_BUN_CLIENT
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios: the request path and the exact body every contender must return.
+# ---------------------------------------------------------------------------------------------
+scenario_path() { if [[ $1 == 64k ]]; then echo "$BIG_PATH"; else echo /; fi; }
+scenario_file() { if [[ $1 == 64k ]]; then echo "$BIG_BODY_FILE"; else echo "$BODY_FILE"; fi; }
+scenario_label() { if [[ $1 == 64k ]]; then echo "64 KiB"; else echo "100 B"; fi; }
+proto_label() { if [[ $1 == h1 ]]; then echo HTTP/1.1; else echo h2c; fi; }
 
 # ---------------------------------------------------------------------------------------------
 # Peer: nginx as a reverse proxy. Its own process (not a server block in the upstream's nginx) so
 # it can be pinned to CPU 0 like Sluice and gets its own single worker.
 # ---------------------------------------------------------------------------------------------
 start_nginx_proxy() {
-  [[ -n $NGINX ]] || return 0
   PX_H1=$(free_port)
   PX_H2=$(free_port)
   mkdir -p "$TMP/nginx-proxy"
@@ -59,45 +109,48 @@ http {
       proxy_pass http://bench_upstream;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      # Room for a whole 64 KiB answer in memory (the default 8 x 4k spills the rest to a temp file
+      # whenever the client is slower than the upstream).
+      proxy_buffers 16 8k;
     }
   }
 }
 EOF
   "${PIN_PROXY[@]}" "$NGINX" -e "$TMP/nginx-proxy/error.log" -p "$TMP/nginx-proxy" \
     -c "$TMP/nginx-proxy/nginx.conf" >"$TMP/nginx-proxy/stdout.log" 2>&1 &
-  local pid=$!
-  PIDS+=("$pid")
-  wait_http "http://127.0.0.1:$PX_H1/" "$pid" || die "nginx proxy did not start (see $TMP/nginx-proxy)"
+  PX_PID=$!
+  PIDS+=("$PX_PID")
+  wait_http "http://127.0.0.1:$PX_H1/" "$PX_PID" || die "nginx proxy did not start (see $TMP/nginx-proxy)"
   log "nginx proxy on 127.0.0.1:$PX_H1 (h2c :$PX_H2)"
 }
+
+# The worker of an nginx master (the process that does the work; the master only supervises).
+nginx_worker() { pgrep -P "$1" | head -1 || true; }
 
 # ---------------------------------------------------------------------------------------------
 # Peer: fastify + @fastify/http-proxy on Node (bench/fastify-proxy.mjs), HTTP/1.1 keep-alive to the
 # upstream (reply-from's undici pool). fastify serves HTTP/1.1, or with `http2: true` h2c only, so
-# one process per protocol: start_fastify h1|h2c sets FASTIFY_PORT. Both are pinned to CPU 0 like
-# Sluice; only the one under load is busy.
+# one process per protocol: start_fastify h1|h2c sets FASTIFY_PORT and FASTIFY_PID. Both are pinned
+# to CPU 0 like Sluice; only the one under load is busy.
 # ---------------------------------------------------------------------------------------------
 start_fastify() {
   local proto=$1
-  [[ -f node_modules/@fastify/http-proxy/package.json && -f node_modules/fastify/package.json ]] || {
-    log "warning: fastify or @fastify/http-proxy missing from node_modules (npm ci): no fastify peer"
-    FASTIFY_PORT=""
-    return 0
-  }
-  start_node_gateway "fastify-$proto" "$TMP/fastify-$proto.stderr" node bench/fastify-proxy.mjs "$UP_H1" "$proto"
+  start_gateway "fastify-$proto" "$TMP/fastify-$proto.stderr" node bench/fastify-proxy.mjs "$UP_H1" "$proto"
   FASTIFY_PORT=$STARTED_PORT
+  FASTIFY_PID=$STARTED_PID
 }
 
 # ---------------------------------------------------------------------------------------------
-# Sluice: the built CLI under plain `node` (no npx: the PID we hold is the gateway's).
-# start_sluice NAME ACCESS_LOG(true|false) REQUEST_ID(0|1) [ROUTE(upstream|lambda-apikey|lambda-iam)];
-# sets SLUICE_PORT. The aws-lambda routes call the same upstream as their function_uri (nginx ignores
-# the credentials): what they add over the plain route is the plugin's own work per request.
+# Sluice on one runtime (lib.sh's target_command: node, bun, deno, binary).
+# start_sluice NAME TARGET ACCESS_LOG(true|false) REQUEST_ID(0|1) [ROUTE(upstream|lambda-apikey|lambda-iam)];
+# sets SLUICE_PORT and SLUICE_PID. The aws-lambda routes call the same upstream as their
+# function_uri (nginx ignores the credentials): what they add over the plain route is the plugin's
+# own work per request.
 # ---------------------------------------------------------------------------------------------
 start_sluice() {
-  local name=$1 access_log=$2 request_id=$3 route=${4:-upstream} conf="$TMP/$1.toml"
+  local name=$1 target=$2 access_log=$3 request_id=$4 route=${5:-upstream} conf="$TMP/$1.toml"
   {
-    echo "# Benchmark config for contender $name."
+    echo "# Benchmark config for contender $name ($target)."
     echo "[server]"
     echo 'listen = ["127.0.0.1:0"]'
     echo "access_log = $access_log"
@@ -127,247 +180,402 @@ start_sluice() {
       *) die "start_sluice: unknown route kind $route" ;;
     esac
   } >"$conf"
+  target_command "$target" "$conf"
   # stdout carries the access log: /dev/null, so we pay for producing it but not for a disk.
-  start_node_gateway "sluice $name" "$TMP/$name.stderr" node dist/src/cli.js run --config "$conf"
+  start_gateway "sluice $name" "$TMP/$name.stderr" "${CMD[@]}"
   SLUICE_PORT=$STARTED_PORT
+  SLUICE_PID=$STARTED_PID
 }
 
 # ---------------------------------------------------------------------------------------------
-# Contenders: NAMES[i], URL_H1[i], URL_H2[i] ("" = not measured over that protocol).
+# Contenders. NAMES: the ones started, in table order. Per name: LABEL; URL_H1 / URL_H2 (base URL,
+# "" = not measured over that protocol); PID_H1 / PID_H2 (the process whose memory is reported;
+# "" = none of its own); PEER (same-runtime peer for the ratio column); SMALL_ONLY (1: the 100-byte
+# scenario only); EXPECT_HEADER (a header every response must carry); UPSTREAM_SEES (ERE the
+# upstream's /__bench_auth must answer through it: the credentials it received).
 # ---------------------------------------------------------------------------------------------
 NAMES=()
-declare -A URL_H1 URL_H2 LABEL EXPECT_HEADER UPSTREAM_SEES
-# add_contender NAME LABEL H1_URL H2C_URL [HEADER the response must carry] [ERE the upstream must see]
+LEFT_OUT=()
+declare -A LABEL URL_H1 URL_H2 PID_H1 PID_H2 PEER SMALL_ONLY EXPECT_HEADER UPSTREAM_SEES
+# add_contender NAME LABEL H1_URL H2C_URL PID
 add_contender() {
   NAMES+=("$1")
   LABEL[$1]=$2
   URL_H1[$1]=$3
   URL_H2[$1]=$4
-  EXPECT_HEADER[$1]=${5:-}
-  UPSTREAM_SEES[$1]=${6:-}
+  PID_H1[$1]=$5
+  PID_H2[$1]=$5
+  PEER[$1]=""
+  SMALL_ONLY[$1]=0
+  EXPECT_HEADER[$1]=""
+  UPSTREAM_SEES[$1]=""
 }
 
-# Every contender must answer 200 with the upstream's exact body, over each protocol it is
-# measured on, before any load: a fast wrong answer is not a result.
-sanity_check() {
-  local name=$1 proto url got code
-  for proto in h1 h2c; do
-    if [[ $proto == h1 ]]; then url=${URL_H1[$name]}; else url=${URL_H2[$name]}; fi
-    [[ -n $url ]] || continue
-    [[ $proto == h2c && $HAVE_H2LOAD == 0 ]] && continue
-    local flags=(--http1.1)
-    [[ $proto == h2c ]] && flags=(--http2-prior-knowledge)
-    got=$(curl -s --max-time 5 "${flags[@]}" -D "$TMP/check.headers" -o "$TMP/check.body" \
-      -w '%{http_code} %{http_version}' "$url" || true)
-    code=${got%% *}
-    if [[ $code != 200 ]] || [[ "$(cat "$TMP/check.body" 2>/dev/null)" != "$BODY" ]]; then
-      die "$name over $proto: expected 200 with the upstream body, got '$got' (body: $(head -c 200 "$TMP/check.body" 2>/dev/null))"
-    fi
-    # The contender must really be configured as labelled (e.g. the request-id plugin is on).
-    if [[ -n ${EXPECT_HEADER[$name]} ]] && ! grep -qi "^${EXPECT_HEADER[$name]}:" "$TMP/check.headers"; then
-      die "$name over $proto: response lacks the ${EXPECT_HEADER[$name]} header"
-    fi
-    # The aws-lambda contenders must really send their credentials: /__bench_auth (an upstream
-    # location never used under load) answers with the x-api-key and authorization it received.
-    if [[ -n ${UPSTREAM_SEES[$name]} ]]; then
-      got=$(curl -s --max-time 5 "${flags[@]}" "${url%/}/__bench_auth" || true)
-      if ! grep -Eq "${UPSTREAM_SEES[$name]}" <<<"$got"; then
-        die "$name over $proto: the upstream did not get the expected credentials (it saw: $got)"
+LAMBDA_IAM_SEES='^x-api-key=\[\] authorization=\[AWS4-HMAC-SHA256 Credential=AKIDBENCH/[0-9]{8}/us-east-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-date[a-z0-9;-]*, Signature=[0-9a-f]{64}\]$'
+
+start_contender() {
+  local name=$1 url
+  case $name in
+    direct)
+      add_contender direct "direct to upstream (ceiling)" "http://127.0.0.1:$UP_H1" "${UP_H2:+http://127.0.0.1:$UP_H2}" ""
+      ;;
+    nginx-proxy)
+      if [[ -z $NGINX ]]; then
+        LEFT_OUT+=("nginx-proxy (no nginx)")
+        return 0
       fi
+      start_nginx_proxy
+      add_contender nginx-proxy "nginx reverse proxy (peer)" "http://127.0.0.1:$PX_H1" "http://127.0.0.1:$PX_H2" ""
+      ;;
+    fastify)
+      if [[ ! -f node_modules/@fastify/http-proxy/package.json || ! -f node_modules/fastify/package.json ]]; then
+        log "warning: fastify or @fastify/http-proxy missing from node_modules (npm ci): no fastify peer"
+        LEFT_OUT+=("fastify (not in node_modules: npm ci)")
+        return 0
+      fi
+      start_fastify h1
+      local h1_port=$FASTIFY_PORT h1_pid=$FASTIFY_PID
+      start_fastify h2c
+      add_contender fastify "@fastify/http-proxy on Node (peer)" "http://127.0.0.1:$h1_port" "http://127.0.0.1:$FASTIFY_PORT" ""
+      PID_H1[fastify]=$h1_pid
+      PID_H2[fastify]=$FASTIFY_PID
+      PEER[fastify]=fastify
+      FASTIFY_VERSIONS="fastify $(node -p 'require("fastify/package.json").version') + @fastify/http-proxy $(node -p 'require("@fastify/http-proxy/package.json").version') (@fastify/reply-from $(node -p 'require("@fastify/reply-from/package.json").version'), undici $(node -p 'require("undici/package.json").version'); pool: 128 connections, pipelining 1, 60 s idle); one process per protocol (fastify serves h2c only with \`http2: true\`)"
+      ;;
+    bare-bun)
+      if [[ ! -x $BUN ]]; then
+        LEFT_OUT+=("bare-bun (no $BUN: npm ci)")
+        return 0
+      fi
+      start_gateway bare-bun "$TMP/bare-bun.stderr" "$BUN" bench/bun-fetch-proxy.ts "$UP_H1"
+      url="http://127.0.0.1:$STARTED_PORT"
+      add_contender bare-bun "bare Bun.serve + fetch (peer)" "$url" "$url" "$STARTED_PID"
+      PEER[bare-bun]=bare-bun
+      ;;
+    sluice-node | sluice-logged | sluice-lambda-apikey | sluice-lambda-iam | sluice-bun | sluice-binary | sluice-deno)
+      local target=node label
+      case $name in
+        sluice-bun) target=bun ;;
+        sluice-binary) target=binary ;;
+        sluice-deno) target=deno ;;
+      esac
+      case $target in
+        bun) [[ -x $BUN ]] || { LEFT_OUT+=("$name (no $BUN: npm ci)"); return 0; } ;;
+        deno) [[ -x $DENO ]] || { LEFT_OUT+=("$name (no $DENO: npm ci)"); return 0; } ;;
+      esac
+      case $name in
+        sluice-node) start_sluice "$name" node false 0 upstream; label="Sluice on Node, plain proxy route" ;;
+        sluice-logged) start_sluice "$name" node true 1 upstream; label="Sluice on Node + request-id + access log" ;;
+        sluice-lambda-apikey) start_sluice "$name" node false 0 lambda-apikey; label="Sluice on Node, aws-lambda apikey" ;;
+        sluice-lambda-iam) start_sluice "$name" node false 0 lambda-iam; label="Sluice on Node, aws-lambda IAM SigV4" ;;
+        sluice-bun) start_sluice "$name" bun false 0 upstream; label="Sluice on Bun, plain proxy route" ;;
+        sluice-binary) start_sluice "$name" binary false 0 upstream; label="Sluice binary (dist/sluice), plain proxy route" ;;
+        sluice-deno) start_sluice "$name" deno false 0 upstream; label="Sluice on Deno, plain proxy route" ;;
+      esac
+      url="http://127.0.0.1:$SLUICE_PORT"
+      add_contender "$name" "$label" "$url" "$url" "$SLUICE_PID"
+      case $target in
+        node) PEER[$name]=fastify ;;
+        bun | binary) PEER[$name]=bare-bun ;;
+      esac
+      case $name in
+        sluice-logged)
+          SMALL_ONLY[$name]=1
+          EXPECT_HEADER[$name]=x-request-id
+          ;;
+        sluice-lambda-apikey)
+          SMALL_ONLY[$name]=1
+          UPSTREAM_SEES[$name]='^x-api-key=\[bench-key\] authorization=\[\]$'
+          ;;
+        sluice-lambda-iam)
+          SMALL_ONLY[$name]=1
+          UPSTREAM_SEES[$name]=$LAMBDA_IAM_SEES
+          ;;
+      esac
+      ;;
+  esac
+}
+
+# The base URL of NAME over PROTO ("" = not measured over it).
+url_of() { if [[ $2 == h1 ]]; then echo "${URL_H1[$1]}"; else echo "${URL_H2[$1]}"; fi; }
+
+# Every contender must answer 200 with the upstream's exact body, over each protocol and scenario it
+# is measured on, and really over that protocol, before any load: a fast wrong answer is not a result.
+sanity_check() {
+  local name=$1 scenario=$2 proto=$3 url flags want_version got
+  url="$(url_of "$name" "$proto")$(scenario_path "$scenario")"
+  if [[ $proto == h1 ]]; then
+    flags=(--http1.1)
+    want_version=1.1
+  else
+    flags=(--http2-prior-knowledge)
+    want_version=2
+  fi
+  rm -f "$TMP/check.body" "$TMP/check.headers"
+  got=$(curl -s --max-time 5 "${flags[@]}" -D "$TMP/check.headers" -o "$TMP/check.body" \
+    -w '%{http_code} %{http_version}' "$url" || true)
+  if [[ $got != "200 $want_version" ]] || ! cmp -s "$TMP/check.body" "$(scenario_file "$scenario")"; then
+    die "$name, $(scenario_label "$scenario") over $proto: expected 200 over HTTP/$want_version with the upstream's exact $(stat -c %s "$(scenario_file "$scenario")")-byte body, got '$got' with $(stat -c %s "$TMP/check.body" 2>/dev/null || echo 0) bytes (starting: $(head -c 120 "$TMP/check.body" 2>/dev/null)). Repro: curl -sv ${flags[*]} $url"
+  fi
+  # The contender must really be configured as labelled (e.g. the request-id plugin is on).
+  if [[ -n ${EXPECT_HEADER[$name]} ]] && ! grep -qi "^${EXPECT_HEADER[$name]}:" "$TMP/check.headers"; then
+    die "$name over $proto: response lacks the ${EXPECT_HEADER[$name]} header"
+  fi
+  # The aws-lambda contenders must really send their credentials: /__bench_auth (an upstream
+  # location never used under load) answers with the x-api-key and authorization it received.
+  if [[ -n ${UPSTREAM_SEES[$name]} ]]; then
+    got=$(curl -s --max-time 5 "${flags[@]}" "$(url_of "$name" "$proto")/__bench_auth" || true)
+    if ! grep -Eq "${UPSTREAM_SEES[$name]}" <<<"$got"; then
+      die "$name over $proto: the upstream did not get the expected credentials (it saw: $got)"
     fi
-  done
+  fi
 }
 
 machine_header() {
-  local cpu kernel
+  local cpu mem
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || echo unknown)
-  kernel=$(uname -r)
-  echo "- machine: $(nproc) CPUs, $cpu, Linux $kernel"
-  echo "- node $(node -v), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)')"
-  echo "- upstream: $UPSTREAM_KIND, fixed ${#BODY}-byte body; pinning: $PINNING"
+  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)
+  echo "- machine: $(nproc) CPUs, $cpu, $mem, Linux $(uname -r)"
+  echo "- runtimes: node $(node -v)$([[ -x $BUN ]] && echo ", bun $("$BUN" --version)")$([[ -x $DENO ]] && echo ", deno $("$DENO" --version | head -1 | awk '{print $2}')"); sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)')"
+  echo "- Sluice: one process per contender, \`uri = \"/*\"\` to the upstream, \`access_log = false\` unless named; on Node \`node dist/src/cli.js\`, on Bun \`bun src/cli.ts\`, binary \`dist/sluice\` (\`bun build --compile\`), on Deno \`deno run -A src/cli.ts\`; every runtime with its default upstream client (SLUICE_BUN_CLIENT unset: Bun and the binary use the pooled \`Bun.connect\` HTTP/1.1 client, not Bun's fetch)"
+  echo "- upstream: $UPSTREAM_KIND: a fixed ${#BODY}-byte body on every path and a $(($(stat -c %s "$BIG_BODY_FILE") / 1024)) KiB file on \`$BIG_PATH\`; pinning: $PINNING (every contender on CPU 0; only the one under load is busy)"
   quiet_note
   if [[ -n ${FASTIFY_VERSIONS:-} ]]; then echo "- peer on Node: $FASTIFY_VERSIONS"; fi
-  echo "- load: HTTP/1.1 \`wrk -t1 -c$H1_CONNS -d${DURATION}s --latency\` ($(wrk -v 2>&1 | head -1 | awk '{print $2}')); h2c \`h2load -c$H2_CONNS -m$H2_STREAMS -D$DURATION\` ($(h2load --version 2>/dev/null | awk '{print $2}' || echo none)); $ROUNDS interleaved rounds after ${WARMUP}s warm-up each; medians shown"
+  if in_list bare-bun "${NAMES[@]}"; then echo "- peer on Bun: \`bench/bun-fetch-proxy.ts\`: \`Bun.serve({ http2: true })\` (HTTP/1.1 and h2c on one port, as Sluice's Bun listener) + the global \`fetch\` (its default keep-alive pool) to the upstream, nothing else"; fi
+  if in_list nginx-proxy "${NAMES[@]}"; then echo "- peer: nginx reverse proxy, \`worker_processes 1\`, \`proxy_http_version 1.1\`, upstream \`keepalive 256\`, \`proxy_buffers 16 8k\`"; fi
+  echo "- load: HTTP/1.1 \`wrk -t1 -c$H1_CONNS -d${DURATION}s --latency\` ($(wrk -v 2>&1 | head -1 | awk '{print $2}')); h2c \`h2load -c$H2_CONNS -m$H2_STREAMS -D$DURATION\` ($(h2load --version 2>/dev/null | awk '{print $2}' || echo none)); $ROUNDS interleaved rounds (every contender, scenario and protocol per round) after ${WARMUP}s warm-up each; medians shown"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Main.
 # ---------------------------------------------------------------------------------------------
 main() {
+  local started finished name scenario proto key
+  started=${EPOCHREALTIME//[.,]/}
   ensure_tools
   setup_pinning
-  log "building the gateway (npm run build)"
-  npm run build >&2 || die "npm run build failed"
+
+  # Builds: dist/src for Sluice on Node, dist/sluice for the binary (only what the run needs).
+  local need_node=0 need_binary=0
+  for name in sluice-node sluice-logged sluice-lambda-apikey sluice-lambda-iam; do wanted "$name" && need_node=1; done
+  wanted sluice-binary && need_binary=1
+  if [[ ${BENCH_SKIP_BUILD:-0} == 1 ]]; then
+    log "BENCH_SKIP_BUILD=1: using dist/ as it is"
+  else
+    if [[ $need_node == 1 ]]; then
+      log "building the gateway (npm run build)"
+      npm run build >&2 || die "npm run build failed"
+    fi
+    if [[ $need_binary == 1 ]]; then
+      log "building the binary (npm run compile)"
+      npm run compile >&2 || die "npm run compile failed"
+    fi
+  fi
+  [[ $need_node == 0 || -f dist/src/cli.js ]] || die "dist/src/cli.js missing: npm run build"
+  [[ $need_binary == 0 || -x dist/sluice ]] || die "dist/sluice missing: npm run compile"
 
   start_upstream
-  start_nginx_proxy
-  start_sluice sluice false 0
-  local sluice_plain=$SLUICE_PORT
-  start_sluice sluice-logged true 1
-  local sluice_logged=$SLUICE_PORT
-  start_sluice sluice-lambda-apikey false 0 lambda-apikey
-  local sluice_apikey=$SLUICE_PORT
-  start_sluice sluice-lambda-iam false 0 lambda-iam
-  local sluice_iam=$SLUICE_PORT
-  start_fastify h1
-  local fastify_h1=$FASTIFY_PORT
-  start_fastify h2c
-  local fastify_h2c=$FASTIFY_PORT
-  if [[ -n $fastify_h1 ]]; then
-    FASTIFY_VERSIONS="fastify $(node -p 'require("fastify/package.json").version') + @fastify/http-proxy $(node -p 'require("@fastify/http-proxy/package.json").version') (@fastify/reply-from $(node -p 'require("@fastify/reply-from/package.json").version'), undici $(node -p 'require("undici/package.json").version'); pool: 128 connections, pipelining 1, 60 s idle); one process per protocol (fastify serves h2c only with \`http2: true\`)"
-  fi
+  for name in "${ALL_CONTENDERS[@]}"; do
+    wanted "$name" && start_contender "$name"
+  done
+  ((${#NAMES[@]})) || die "no contender left to measure"
+  for name in "${LEFT_OUT[@]}"; do log "left out: $name"; done
 
-  add_contender direct "direct to upstream (ceiling)" "http://127.0.0.1:$UP_H1/" "${UP_H2:+http://127.0.0.1:$UP_H2/}"
-  add_contender sluice "Sluice, plain proxy route" "http://127.0.0.1:$sluice_plain/" "http://127.0.0.1:$sluice_plain/"
-  add_contender sluice-logged "Sluice + request-id + access log" \
-    "http://127.0.0.1:$sluice_logged/" "http://127.0.0.1:$sluice_logged/" x-request-id
-  add_contender sluice-lambda-apikey "Sluice aws-lambda, apikey" \
-    "http://127.0.0.1:$sluice_apikey/" "http://127.0.0.1:$sluice_apikey/" "" \
-    '^x-api-key=\[bench-key\] authorization=\[\]$'
-  add_contender sluice-lambda-iam "Sluice aws-lambda, IAM SigV4" \
-    "http://127.0.0.1:$sluice_iam/" "http://127.0.0.1:$sluice_iam/" "" \
-    '^x-api-key=\[\] authorization=\[AWS4-HMAC-SHA256 Credential=AKIDBENCH/[0-9]{8}/us-east-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-date[a-z0-9;-]*, Signature=[0-9a-f]{64}\]$'
-  if [[ -n $fastify_h1 ]]; then
-    add_contender fastify "@fastify/http-proxy on Node (peer)" \
-      "http://127.0.0.1:$fastify_h1/" "${fastify_h2c:+http://127.0.0.1:$fastify_h2c/}"
+  # RSS before any load: 1 s after the last process is listening.
+  sleep 1
+  declare -A IDLE_RSS=() PEAK_RSS=()
+  local pid
+  RSS_PIDS=()
+  for name in "${NAMES[@]}"; do
+    for pid in ${PID_H1[$name]} ${PID_H2[$name]}; do
+      in_list "$pid" "${RSS_PIDS[@]}" || RSS_PIDS+=("$pid")
+    done
+  done
+  if in_list nginx-proxy "${NAMES[@]}"; then
+    PID_H1[nginx-proxy]=$(nginx_worker "$PX_PID")
+    PID_H2[nginx-proxy]=${PID_H1[nginx-proxy]}
+    [[ -n ${PID_H1[nginx-proxy]} ]] && RSS_PIDS+=("${PID_H1[nginx-proxy]}")
   fi
-  if [[ -n $NGINX ]]; then
-    add_contender nginx-proxy "nginx reverse proxy (peer)" "http://127.0.0.1:$PX_H1/" "http://127.0.0.1:$PX_H2/"
-  fi
+  UP_WORKER=""
+  [[ -n $NGINX ]] && UP_WORKER=$(nginx_worker "$UP_PID")
+  for pid in "${RSS_PIDS[@]}" $UP_WORKER; do IDLE_RSS[$pid]=$(vm_mib "$pid" VmRSS); done
 
-  local name proto url
-  for name in "${NAMES[@]}"; do sanity_check "$name"; done
-  log "all contenders answer 200 with the upstream body"
-
-  local protos=(h1)
-  [[ $HAVE_H2LOAD == 1 ]] && protos+=(h2c)
+  # The cells: contender x scenario x protocol, in the order of every round (scenario, protocol,
+  # contender), each checked before any load.
+  local cells=() url
+  for scenario in "${SCENARIOS[@]}"; do
+    for proto in "${PROTOCOLS[@]}"; do
+      [[ $proto == h2c && $HAVE_H2LOAD == 0 ]] && continue
+      [[ $scenario == 64k ]] && ! in_list "$proto" "${PROTOCOLS_64K[@]}" && continue
+      for name in "${NAMES[@]}"; do
+        [[ -n $(url_of "$name" "$proto") ]] || continue
+        [[ $scenario == 64k && ${SMALL_ONLY[$name]} == 1 ]] && continue
+        sanity_check "$name" "$scenario" "$proto"
+        cells+=("$name|$scenario|$proto")
+      done
+    done
+  done
+  ((${#cells[@]})) || die "nothing to measure (check BENCH_SCENARIOS, BENCH_PROTOCOLS, BENCH_64K_PROTOCOLS)"
+  log "all ${#cells[@]} contender/scenario/protocol cells answer 200 with the upstream's exact body; about $((${#cells[@]} * (WARMUP + ROUNDS * DURATION))) s of load follow"
 
   check_quiet before
 
-  # Warm-up: JIT, connection pools, nginx worker caches. Not measured.
-  for proto in "${protos[@]}"; do
-    for name in "${NAMES[@]}"; do
-      if [[ $proto == h1 ]]; then url=${URL_H1[$name]}; else url=${URL_H2[$name]}; fi
-      [[ -n $url ]] || continue
-      log "warm-up $name $proto"
-      if [[ $proto == h1 ]]; then run_wrk "$url" "$WARMUP" /dev/null; else run_h2load "$url" "$WARMUP" /dev/null; fi
-    done
+  # Warm-up: JIT, connection pools, nginx worker caches. Not measured, but its errors are listed.
+  declare -A RPS=() P99=() CONNS=() ERRS=() ERRN=()
+  local out rps lat errs n before after
+  for key in "${cells[@]}"; do
+    IFS='|' read -r name scenario proto <<<"$key"
+    log "warm-up $name $scenario $proto"
+    url="$(url_of "$name" "$proto")$(scenario_path "$scenario")"
+    out="$TMP/$name.$scenario.$proto.warmup.txt"
+    IFS=$'\t' read -r n rps lat errs <<<"$(load_url "$proto" "$url" "$WARMUP" "$out")"
+    if [[ -n $errs || $n != 0 ]]; then ERRS[$key]+="warm-up: $errs"$'\n'; fi
   done
 
   # Measured rounds, interleaved (A B C ..., A B C ..., ...) so drift on a shared machine hits all.
-  declare -A RPS P99 CONNS ERRS
-  local round out parsed rps lat errs before after
+  local round
   for round in $(seq 1 "$ROUNDS"); do
-    for proto in "${protos[@]}"; do
-      for name in "${NAMES[@]}"; do
-        if [[ $proto == h1 ]]; then url=${URL_H1[$name]}; else url=${URL_H2[$name]}; fi
-        [[ -n $url ]] || continue
-        out="$TMP/$name.$proto.round$round.txt"
-        before=$(upstream_accepts)
-        if [[ $proto == h1 ]]; then
-          run_wrk "$url" "$DURATION" "$out"
-          parsed=$(parse_wrk "$out")
-        else
-          run_h2load "$url" "$DURATION" "$out"
-          parsed=$(parse_h2load "$out")
-        fi
-        after=$(upstream_accepts)
-        IFS=$'\t' read -r rps lat errs <<<"$parsed"
-        local key="$name|$proto"
-        RPS[$key]+="$rps "
-        P99[$key]+="$lat;"
-        # The status request we just made is one of the accepts counted: leave it out.
-        if [[ -n $before && -n $after ]]; then CONNS[$key]+="$((after - before - 1)) "; fi
-        if [[ -n $errs ]]; then ERRS[$key]+="round $round: $errs"$'\n'; fi
-        log "round $round $proto $name: $rps req/s, latency $lat${errs:+ — $errs}"
-      done
+    for key in "${cells[@]}"; do
+      IFS='|' read -r name scenario proto <<<"$key"
+      url="$(url_of "$name" "$proto")$(scenario_path "$scenario")"
+      out="$TMP/$name.$scenario.$proto.round$round.txt"
+      before=$(upstream_accepts)
+      IFS=$'\t' read -r n rps lat errs <<<"$(load_url "$proto" "$url" "$DURATION" "$out")"
+      after=$(upstream_accepts)
+      RPS[$key]+="$rps "
+      P99[$key]+="$lat;"
+      ERRN[$key]=$((${ERRN[$key]:-0} + n))
+      # The status request we just made is one of the accepts counted: leave it out.
+      if [[ -n $before && -n $after ]]; then CONNS[$key]+="$((after - before - 1)) "; fi
+      if [[ -n $errs || $n != 0 ]]; then ERRS[$key]+="round $round: $errs"$'\n'; fi
+      log "round $round $name $scenario $proto: $rps req/s, latency $lat${errs:+ — $errs}"
     done
   done
 
   check_quiet after
+  for pid in "${RSS_PIDS[@]}" $UP_WORKER; do PEAK_RSS[$pid]=$(vm_mib "$pid" VmHWM); done
 
-  # Medians per contender and protocol.
-  declare -A MED_RPS MED_LAT MED_CONNS
-  local key vals
-  for proto in "${protos[@]}"; do
-    for name in "${NAMES[@]}"; do
-      key="$name|$proto"
-      [[ -n ${RPS[$key]:-} ]] || continue
-      summarize_key "$key" "$proto" P99
-    done
+  # Medians per cell.
+  declare -A MED_RPS=() MED_LAT=() MED_CONNS=()
+  for key in "${cells[@]}"; do
+    IFS='|' read -r name scenario proto <<<"$key"
+    summarize_key "$key" "$proto" P99
   done
 
+  # Ratio of cell A|scenario|proto to B|scenario|proto, "-" when either is missing.
+  cell_ratio() { ratio "${MED_RPS[$1|$3|$4]:-0}" "${MED_RPS[$2|$3|$4]:-0}"; }
+  # One line per comparison the performance issue sets a target for, over every measured cell.
+  target_line() {
+    local text=$1 a=$2 b=$3 target=$4 parts=() s p r
+    for s in "${SCENARIOS[@]}"; do
+      for p in h1 h2c; do
+        [[ -n ${MED_RPS[$a|$s|$p]:-} && -n ${MED_RPS[$b|$s|$p]:-} ]] || continue
+        r=$(cell_ratio "$a" "$b" "$s" "$p")
+        parts+=("$(scenario_label "$s") $(proto_label "$p") ${r}$([[ $r == - ]] || echo x)")
+      done
+    done
+    ((${#parts[@]})) || return 0
+    local joined
+    joined=$(printf '%s, ' "${parts[@]}")
+    echo "- $text: ${joined%, } (target: $target)"
+  }
+
   # The report.
-  local date report
+  local date report any=0
   date=$(date +%F)
   mkdir -p bench/results
-  report="bench/results/$date-node.md"
+  report="bench/results/$date-proxy.md"
+  for key in "${!ERRS[@]}"; do [[ -n ${ERRS[$key]} ]] && any=1; done
+  finished=${EPOCHREALTIME//[.,]/}
   {
-    echo "# Proxy benchmark, $date (node)"
+    echo "# Proxy benchmark, $date"
     echo
+    echo "- contenders: ${NAMES[*]}"
     machine_header
+    echo "- run time: $(((finished - started) / 1000000)) s (builds, start-ups, checks, ${#cells[@]} cells x (${WARMUP} s warm-up + $ROUNDS x ${DURATION} s))"
+    if ((${#LEFT_OUT[@]})); then echo "- left out: ${LEFT_OUT[*]}"; fi
     echo
-    echo "| contender | protocol | req/s (median) | p99 | ratio to direct | ratio to nginx-proxy | ratio to fastify | upstream conns opened |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
-    for proto in "${protos[@]}"; do
-      for name in "${NAMES[@]}"; do
-        key="$name|$proto"
-        [[ -n ${MED_RPS[$key]:-} ]] || continue
-        local vs_direct vs_nginx vs_fastify
-        vs_direct=$(ratio "${MED_RPS[$key]}" "${MED_RPS[direct|$proto]:-0}")
-        vs_nginx=$(ratio "${MED_RPS[$key]}" "${MED_RPS[nginx-proxy|$proto]:-0}")
-        vs_fastify=$(ratio "${MED_RPS[$key]}" "${MED_RPS[fastify|$proto]:-0}")
-        printf '| %s | %s | %.0f | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
-          "$([[ $proto == h1 ]] && echo HTTP/1.1 || echo h2c)" "${MED_RPS[$key]}" "${MED_LAT[$key]}" \
-          "$vs_direct" "$vs_nginx" "$vs_fastify" "${MED_CONNS[$key]}"
+    echo "| contender | body | protocol | req/s (median) | p99 | ratio to direct | ratio to nginx-proxy | ratio to runtime peer | failed requests | upstream conns opened |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    for scenario in "${SCENARIOS[@]}"; do
+      for proto in h1 h2c; do
+        for name in "${NAMES[@]}"; do
+          key="$name|$scenario|$proto"
+          [[ -n ${MED_RPS[$key]:-} ]] || continue
+          local vs_peer="-"
+          if [[ -n ${PEER[$name]} && -n ${MED_RPS[${PEER[$name]}|$scenario|$proto]:-} ]]; then
+            vs_peer=$(cell_ratio "$name" "${PEER[$name]}" "$scenario" "$proto")
+            [[ $vs_peer == - ]] || vs_peer+=" (${PEER[$name]})"
+          fi
+          printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
+            "$(scenario_label "$scenario")" "$(proto_label "$proto")" "${MED_RPS[$key]}" "${MED_LAT[$key]}" \
+            "$(cell_ratio "$name" direct "$scenario" "$proto")" "$(cell_ratio "$name" nginx-proxy "$scenario" "$proto")" \
+            "$vs_peer" "${ERRN[$key]}" "${MED_CONNS[$key]}"
+        done
       done
     done
     echo
-    if [[ -n ${MED_RPS[fastify|h1]:-} ]]; then
-      local line="Sluice on Node (plain proxy route) / @fastify/http-proxy on Node:" p
-      for proto in "${protos[@]}"; do
-        p=$([[ $proto == h1 ]] && echo HTTP/1.1 || echo h2c)
-        line+=" $p $(ratio "${MED_RPS[sluice|$proto]:-0}" "${MED_RPS[fastify|$proto]:-0}")x,"
-      done
-      echo "${line%,} (the performance issue's target: >= 1.5x)."
+    local targets
+    targets=$(
+      target_line "Sluice on Node / @fastify/http-proxy on Node" sluice-node fastify ">= 1.5x"
+      target_line "Sluice on Bun / bare Bun.serve + fetch" sluice-bun bare-bun ">= 0.95x"
+      target_line "Sluice binary / bare Bun.serve + fetch" sluice-binary bare-bun ">= 0.95x"
+      target_line "Sluice binary / nginx reverse proxy" sluice-binary nginx-proxy ">= 0.8x"
+      target_line "Sluice on Node, request-id + access log / plain route" sluice-logged sluice-node ">= 0.9x"
+    )
+    if [[ -n $targets ]]; then
+      echo "Against the performance issue's targets (same run; ratios of median req/s):"
+      echo
+      echo "$targets"
       echo
     fi
     echo "p99 is wrk's 99th percentile (median of the rounds). h2load prints no percentiles: h2c rows show"
-    echo "its mean ± sd time per request from the median round. \"upstream conns opened\" is the upstream"
-    echo "nginx's accepted-connection count during one run (median): for the direct rows it is the load"
-    echo "generator's own connections; for a proxy it shows whether its upstream pool reuses connections."
+    echo "its mean ± sd time per request from the median round. \"ratio to runtime peer\" compares the Node"
+    echo "rows with @fastify/http-proxy and the Bun and binary rows with the bare Bun.serve + fetch proxy"
+    echo "(same body and protocol). \"failed requests\" is the sum over the measured rounds of wrk's non-2xx/3xx"
+    echo "responses and socket errors, or h2load's failed requests and 3xx. \"upstream conns opened\" is the"
+    echo "upstream nginx's accepted-connection count during one run (median): for the direct rows it is the"
+    echo "load generator's own connections; for a proxy it shows whether its upstream pool reuses connections."
+    echo
+    echo "| contender | process | RSS before load | peak RSS (VmHWM) |"
+    echo "|---|---|---:|---:|"
+    for name in "${NAMES[@]}"; do
+      if [[ $name == direct ]]; then
+        [[ -n $UP_WORKER ]] && echo "| ${LABEL[$name]} | upstream nginx worker (serves every row) | ${IDLE_RSS[$UP_WORKER]} MiB | ${PEAK_RSS[$UP_WORKER]} MiB |"
+      elif [[ $name == fastify ]]; then
+        echo "| ${LABEL[$name]} | HTTP/1.1 process | ${IDLE_RSS[${PID_H1[$name]}]} MiB | ${PEAK_RSS[${PID_H1[$name]}]} MiB |"
+        echo "| ${LABEL[$name]} | h2c process | ${IDLE_RSS[${PID_H2[$name]}]} MiB | ${PEAK_RSS[${PID_H2[$name]}]} MiB |"
+      elif [[ $name == nginx-proxy ]]; then
+        [[ -n ${PID_H1[$name]} ]] && echo "| ${LABEL[$name]} | nginx worker | ${IDLE_RSS[${PID_H1[$name]}]} MiB | ${PEAK_RSS[${PID_H1[$name]}]} MiB |"
+      else
+        echo "| ${LABEL[$name]} | the one process | ${IDLE_RSS[${PID_H1[$name]}]} MiB | ${PEAK_RSS[${PID_H1[$name]}]} MiB |"
+      fi
+    done
+    echo
+    echo "RSS before load is VmRSS from /proc 1 s after every contender was listening; peak RSS is VmHWM"
+    echo "after all the runs (each Sluice process served every body and protocol it is measured on)."
     echo
     echo "Per-round req/s:"
     echo
-    for proto in "${protos[@]}"; do
-      for name in "${NAMES[@]}"; do
-        key="$name|$proto"
-        [[ -n ${RPS[$key]:-} ]] || continue
-        echo "- $name $proto: ${RPS[$key]% }"
-      done
+    for key in "${cells[@]}"; do
+      IFS='|' read -r name scenario proto <<<"$key"
+      echo "- $name $scenario $proto: ${RPS[$key]% }"
     done
     echo
-    local any=0
-    for key in "${!ERRS[@]}"; do
-      [[ -n ${ERRS[$key]} ]] && any=1
-    done
     if [[ $any == 1 ]]; then
       echo "Errors reported by the load generators (any failed request through Sluice is a bug):"
       echo
-      for proto in "${protos[@]}"; do
-        for name in "${NAMES[@]}"; do
-          key="$name|$proto"
-          [[ -n ${ERRS[$key]:-} ]] || continue
-          while IFS= read -r line; do [[ -n $line ]] && echo "- $name $proto $line"; done <<<"${ERRS[$key]}"
-        done
+      for key in "${cells[@]}"; do
+        [[ -n ${ERRS[$key]:-} ]] || continue
+        while IFS= read -r line; do [[ -n $line ]] && echo "- ${key//|/ } $line"; done <<<"${ERRS[$key]}"
       done
     else
-      echo "Errors: none (every run: no non-2xx responses, no socket errors, no failed h2 streams)."
+      echo "Errors: none (warm-up and measured runs: no non-2xx responses, no socket errors, no failed h2 streams)."
     fi
-    # Anything the gateways logged on stderr besides their start-up line is worth a look.
+    # Anything the processes logged on stderr besides their start-up line is worth a look.
     # (Read before clean-up, so the shutdown lines are not in it.)
-    local f n
-    for f in "$TMP"/sluice*.stderr "$TMP"/fastify-*.stderr; do
+    local f
+    for f in "$TMP"/*.stderr; do
       [[ -f $f ]] || continue
       n=$(grep -vc 'listening on' "$f" || true)
       if [[ ${n:-0} != 0 ]]; then
@@ -379,7 +587,11 @@ main() {
     done
   } >"$report"
   cat "$report"
-  log "written to $report"
+  log "written to $report in $(((finished - started) / 1000000)) s"
+  if [[ $any == 1 ]]; then
+    BENCH_KEEP=1 # lib.sh's clean-up keeps $TMP: raw output for a look at the errors
+    log "errors during the runs: see the report; raw output kept"
+  fi
 }
 
 main "$@"

@@ -131,16 +131,7 @@ sanity_check() {
 
 # One load run: NAME PROTO SECONDS OUT; prints "error_count rps latency errors_text" (tab-separated).
 load_run() {
-  local name=$1 proto=$2 seconds=$3 out=$4 url parsed
-  url="http://127.0.0.1:${PORT[$name]}$REQUEST_PATH"
-  if [[ $proto == h1 ]]; then
-    run_wrk "$url" "$seconds" "$out"
-    parsed=$(parse_wrk "$out")
-  else
-    run_h2load "$url" "$seconds" "$out"
-    parsed=$(parse_h2load "$out")
-  fi
-  printf '%s\t%s\n' "$(count_errors "$proto" "$out")" "$parsed"
+  load_url "$2" "http://127.0.0.1:${PORT[$1]}$REQUEST_PATH" "$3" "$4"
 }
 
 machine_header() {
@@ -170,7 +161,7 @@ main() {
   write_tables
 
   for name in "${NAMES[@]}"; do
-    start_node_gateway "sluice $name" "$TMP/$name.stderr" node dist/src/cli.js run --config "$TMP/$name/gateway.toml"
+    start_gateway "sluice $name" "$TMP/$name.stderr" node dist/src/cli.js run --config "$TMP/$name/gateway.toml"
     PORT[$name]=$STARTED_PORT
     GPID[$name]=$STARTED_PID
     START_MS[$name]=$STARTED_MS

@@ -29,25 +29,8 @@ HELLO_BODY=hello                # what the mocking route answers
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
-BUN=node_modules/bun/bin/bun.exe
-DENO=node_modules/deno/deno
-NODE=$(command -v node)
-
-# ---------------------------------------------------------------------------------------------
-# Targets: the real executables (no npx, no wrapper scripts), so the PID we hold is the gateway's.
-# target_command TARGET CONFIG sets CMD.
-# ---------------------------------------------------------------------------------------------
-target_command() {
-  local target=$1 conf=$2
-  case $target in
-    node) CMD=("$NODE" dist/src/cli.js run --config "$conf") ;;
-    bun) CMD=("$BUN" src/cli.ts run --config "$conf") ;;
-    deno) CMD=("$DENO" run -A --config deno.json src/cli.ts run --config "$conf") ;;
-    binary) CMD=(dist/sluice run --config "$conf") ;;
-    *) die "unknown target $target (known: node bun deno binary)" ;;
-  esac
-}
+# Targets: lib.sh's target_command TARGET CONFIG sets CMD (the real executables: node, $BUN,
+# $DENO, dist/sluice; no npx, no wrapper scripts, so the PID we hold is the gateway's).
 
 # One gateway per target serves both scenarios: exact /hello (mocking) and /* (upstream).
 # write_config FILE LISTEN_PORT
@@ -205,18 +188,8 @@ sanity_check() {
 # One load run: TARGET SCENARIO PROTO SECONDS OUT; prints "error_count rps latency errors_text"
 # (tab-separated; the text, possibly empty, last, since read collapses empty tab-separated fields).
 load_run() {
-  local target=$1 scenario=$2 proto=$3 seconds=$4 out=$5 url parsed
-  url="http://127.0.0.1:${GW_PORT[$target]}$(scenario_path "$scenario")"
-  if [[ $proto == h1 ]]; then
-    run_wrk "$url" "$seconds" "$out"
-    parsed=$(parse_wrk "$out")
-  else
-    run_h2load "$url" "$seconds" "$out"
-    parsed=$(parse_h2load "$out")
-    # h2load falls back to nothing else over http://, but make sure it really spoke h2c.
-    grep -q '^Application protocol: h2c' "$out" || parsed+="h2load did not negotiate h2c; "
-  fi
-  printf '%s\t%s\n' "$(count_errors "$proto" "$out")" "$parsed"
+  local target=$1 scenario=$2 proto=$3 seconds=$4 out=$5
+  load_url "$proto" "http://127.0.0.1:${GW_PORT[$target]}$(scenario_path "$scenario")" "$seconds" "$out"
 }
 
 machine_header() {
