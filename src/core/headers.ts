@@ -28,6 +28,11 @@ export type HopFilter = (name: string) => boolean
  */
 export function hopByHopFilter(connection: string | null | undefined): HopFilter {
   if (!connection) return isAlwaysHopByHop
+  // The usual values name nothing beyond the fixed set ("close" names no header).
+  const lower = connection.toLowerCase()
+  if (lower === 'keep-alive' || lower === 'close' || lower === ',keep-alive' || lower === ',close') {
+    return isAlwaysHopByHop
+  }
   const named = new Set<string>()
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase()

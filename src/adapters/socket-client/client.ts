@@ -83,7 +83,29 @@ export class SocketUpstreamClient implements UpstreamClient {
     })
   }
 
+  /**
+   * Last pool used per (origin object, pool options object): routes build both once, so the hot
+   * path skips building the string key. TLS settings are checked, never assumed.
+   */
+  readonly #recent = new WeakMap<object, WeakMap<object, Pool>>()
+
   #pool(request: OutboundRequest): Pool {
+    const { origin, pool: options } = request
+    const recent = this.#recent.get(origin)?.get(options)
+    if (recent && recent.tlsVerify === request.tlsVerify && recent.servername === request.servername) {
+      return recent
+    }
+    const pool = this.#poolByKey(request)
+    let byOptions = this.#recent.get(origin)
+    if (!byOptions) {
+      byOptions = new WeakMap()
+      this.#recent.set(origin, byOptions)
+    }
+    byOptions.set(options, pool)
+    return pool
+  }
+
+  #poolByKey(request: OutboundRequest): Pool {
     const { origin, pool: options } = request
     const secure = origin.scheme === 'https'
     const key = `${origin.scheme}|${origin.host}|${origin.port}|${options.keepalive}|${options.size}|${options.idleTimeout}${secure ? `|${request.tlsVerify}|${request.servername ?? ''}` : ''}`
@@ -94,7 +116,7 @@ export class SocketUpstreamClient implements UpstreamClient {
       const tls: TlsTarget | undefined = secure
         ? { rejectUnauthorized: request.tlsVerify, ...(isIP(name) === 0 ? { serverName: name } : {}) }
         : undefined
-      pool = new Pool(this.dial, { hostname: origin.host, port: origin.port, tls }, options)
+      pool = new Pool(this.dial, { hostname: origin.host, port: origin.port, tls }, options, request)
       this.#pools.set(key, pool)
     }
     return pool
@@ -118,11 +140,18 @@ class Pool {
   #sweeper: ReturnType<typeof setTimeout> | undefined
   #closed = false
 
+  readonly tlsVerify: boolean
+  readonly servername: string | undefined
+
   constructor(
     readonly dial: Dial,
     readonly target: DialTarget,
     readonly options: PoolOptions,
-  ) {}
+    tls: { readonly tlsVerify: boolean; readonly servername?: string | undefined },
+  ) {
+    this.tlsVerify = tls.tlsVerify
+    this.servername = tls.servername
+  }
 
   take(): Conn | undefined {
     for (;;) {

@@ -10,12 +10,14 @@ import { forwardBody, forwardRequestHeaders } from '../../core/forward.ts'
 import type { Deps, GatewayMiddleware } from '../../core/plugin.ts'
 import { authorityOf, pathAndQueryOf } from '../../core/request.ts'
 import { toGatewayError } from '../../upstream/errors.ts'
-import { type OutboundRequest, UpstreamError } from '../../upstream/types.ts'
+import { type Origin, type OutboundRequest, UpstreamError } from '../../upstream/types.ts'
 import { RoundRobin, type WeightedNode } from './balancer.ts'
 
 interface Node extends WeightedNode {
   /** "host:port" for Host headers and logs. */
   readonly address: string
+  /** Built once: the client finds its pool by this object (see socket-client/client.ts). */
+  readonly origin: Origin
 }
 
 function nodesOf(config: UpstreamConfig): Node[] {
@@ -23,7 +25,11 @@ function nodesOf(config: UpstreamConfig): Node[] {
   const list = Array.isArray(config.nodes)
     ? config.nodes
     : Object.entries(config.nodes).map(([key, weight]) => ({ ...parseHostPort(key, defaultPort)!, weight }))
-  return list.map((n) => ({ ...n, address: formatHostPort(n) }))
+  return list.map((n) => ({
+    ...n,
+    address: formatHostPort(n),
+    origin: { scheme: config.scheme, host: n.host, port: n.port },
+  }))
 }
 
 const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host)
@@ -58,7 +64,7 @@ export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayM
               : node.address
             : (config.upstream_host as string)
       const request: OutboundRequest = {
-        origin: { scheme: config.scheme, host: node.host, port: node.port },
+        origin: node.origin,
         method: c.req.method,
         path: pathAndQueryOf(c.req.url),
         headers: forwardRequestHeaders(c, { host }),
