@@ -3,10 +3,19 @@
  * `node:net` / `node:tls` sockets for the shared pooled HTTP/1.1 client
  * (src/adapters/socket-client). Node buffers writes itself, so a write is either `sent` or, past
  * the socket's high-water mark, `queued` until 'drain'.
+ *
+ * Plain TCP sockets on Node read into one shared buffer (`onread`) instead of a fresh 64 KiB
+ * allocation per read; the client copies what it keeps (transport.ts). Measured with a 64 KiB
+ * upstream body: see the commit that added it. TLS sockets, and Deno (whose node:net may not
+ * honour `onread`), use 'data' events.
  */
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Dial, RawSocket, WriteResult } from '../socket-client/transport.ts'
+import type { Dial, RawSocket, SocketEvents, WriteResult } from '../socket-client/transport.ts'
+
+/** Shared by every plain socket: reads are delivered synchronously, one at a time. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024)
+const SHARED_READS = typeof (globalThis as { Deno?: unknown }).Deno === 'undefined'
 
 class NodeRawSocket implements RawSocket {
   connected = false
@@ -40,18 +49,34 @@ class NodeRawSocket implements RawSocket {
   }
 }
 
-export const dialNode: Dial = (target, events) => {
+function connect(target: Parameters<Dial>[0], events: SocketEvents): net.Socket {
   const { hostname: host, port } = target
-  const socket = target.tls
-    ? tls.connect({
-        host,
-        port,
-        rejectUnauthorized: target.tls.rejectUnauthorized,
-        ALPNProtocols: ['http/1.1'],
-        // Without a name Node would send the host as SNI; an IP address never goes there.
-        servername: target.tls.serverName ?? '',
-      })
-    : net.connect({ host, port })
+  if (target.tls) {
+    return tls.connect({
+      host,
+      port,
+      rejectUnauthorized: target.tls.rejectUnauthorized,
+      ALPNProtocols: ['http/1.1'],
+      // Without a name Node would send the host as SNI; an IP address never goes there.
+      servername: target.tls.serverName ?? '',
+    })
+  }
+  if (!SHARED_READS) return net.connect({ host, port })
+  return net.connect({
+    host,
+    port,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (bytes: number, buffer: Uint8Array) => {
+        events.onData((buffer as Buffer).subarray(0, bytes))
+        return true
+      },
+    },
+  })
+}
+
+export const dialNode: Dial = (target, events) => {
+  const socket = connect(target, events)
   // Small requests written in pieces (head, then body) would otherwise wait on Nagle + delayed ACK.
   socket.setNoDelay(true)
   const raw = new NodeRawSocket(socket)
@@ -60,7 +85,7 @@ export const dialNode: Dial = (target, events) => {
     raw.connected = true
     events.onConnected()
   })
-  socket.on('data', (data: Buffer) => events.onData(data))
+  if (target.tls || !SHARED_READS) socket.on('data', (data: Buffer) => events.onData(data))
   socket.on('drain', () => events.onDrain())
   socket.on('end', () => events.onEnd())
   socket.on('error', (error: Error) => {

@@ -567,7 +567,8 @@ class Exchange {
       const end = bytes.indexOf(CRLFCRLF, from)
       if (end === -1) {
         if (bytes.length > MAX_HEAD_BYTES) throw new ProtocolError('response head too large')
-        this.#headBytes = bytes
+        // Socket bytes are valid only during the call (transport.ts): keep a copy (a rare path).
+        this.#headBytes = Buffer.from(bytes)
         return
       }
       if (end > MAX_HEAD_BYTES) throw new ProtocolError('response head too large')
@@ -606,7 +607,8 @@ class Exchange {
       return
     }
     if (framing.kind === 'length' && framing.length <= SMALL_BODY_BYTES) {
-      const small = { body: new Uint8Array(framing.length), offset: 0, head }
+      // Not zero-filled: every byte is written before the body is used.
+      const small = { body: Buffer.allocUnsafe(framing.length), offset: 0, head }
       this.#small = small
       this.#decoder = bodyDecoder(framing, (bytes) => {
         small.body.set(bytes, small.offset)
@@ -627,7 +629,7 @@ class Exchange {
     )
     this.#decoder = bodyDecoder(framing, (bytes) => {
       const controller = this.#controller as ReadableStreamDefaultController<Uint8Array>
-      controller.enqueue(bytes)
+      controller.enqueue(new Uint8Array(bytes)) // a copy: socket bytes are not ours to keep
       if (!this.#paused && (controller.desiredSize ?? 0) <= 0) {
         this.#paused = true
         this.#conn.socket?.pause()

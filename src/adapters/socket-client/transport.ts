@@ -42,6 +42,7 @@ export interface SocketEvents {
   onConnected(): void
   /** Never connected: refused, DNS, connect reset, TLS handshake failure. */
   onConnectError(error: Error): void
+  /** `data` is valid only during the call (a dialer may reuse its read buffer): copy what you keep. */
   onData(data: Buffer): void
   /** Everything `queued` is out. */
   onDrain(): void
