@@ -48,12 +48,16 @@ export function createProxyHandler(config: UpstreamConfig, deps: Deps): GatewayM
   }
 
   return async function proxyHandler(c) {
-    const tried = new Set<Node>()
+    // Made only when a second node is tried: the first attempt usually answers.
+    let tried: Set<Node> | undefined
     let lastError: unknown
     for (let attempt = 0; attempt < attempts; attempt++) {
       const node = balancer.pick(tried)
       if (!node) break
-      tried.add(node)
+      if (attempt + 1 < attempts) {
+        tried ??= new Set()
+        tried.add(node)
+      }
       c.set('upstream', node.address)
       const host =
         config.pass_host === 'pass'
