@@ -3,15 +3,32 @@
  * gateway.toml -> smol-toml -> `${ENV}` substitution -> zod -> a deep-frozen config.
  * Never throws for bad input: returns every issue, each naming file, line (when known), key
  * path and reason.
+ *
+ * Incremental loading: with a `LoadCache` (by default one per plugin list), the text is split
+ * into its `[[routes]]` tables and the rest (`segments.ts`); a route whose text (and the
+ * environment variables it read) is the same as in the previous load is not parsed or validated
+ * again: the previous load's frozen object is returned for it, which also lets
+ * `Gateway.compile` keep its compiled chain. Only the new or changed routes and the small rest
+ * go through smol-toml and zod. The result is the same config the whole-file path gives; whenever
+ * anything is not plainly valid (a syntax error, a schema or environment issue, a duplicate id, a
+ * layout the splitter does not handle) the whole file goes through the whole-file path, so
+ * errors and their lines are exactly the same as without a cache.
  */
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parse, TomlError } from 'smol-toml'
 import type { z } from 'zod'
 import type { Plugin } from '../core/plugin.ts'
+import { type CachedRoute, LoadCache } from './cache.ts'
 import { type EnvIssue, substituteEnv } from './env.ts'
+import { deepFreeze } from './freeze.ts'
 import { type ConfigIssue, locateLine } from './issues.ts'
-import { buildConfigSchema, type GatewayConfig } from './schema.ts'
+import { readPlainRoute } from './plain-toml.ts'
+import { configSchemas, type GatewayConfig, type RouteConfig } from './schema.ts'
+import { detach, splitRoutes } from './segments.ts'
+import { runSliced, runToEnd, type Steps } from './slices.ts'
+
+export { LoadCache }
 
 export type LoadResult =
   | { readonly ok: true; readonly config: GatewayConfig; readonly text: string }
@@ -22,6 +39,24 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Name used in messages; defaults to the file's base name. */
   readonly displayName?: string
+  /**
+   * What the previous load of this file is remembered in, so unchanged routes are not parsed and
+   * validated again (see the module comment). Default: one cache shared by every load with the
+   * same plugin list (the start-up load and the reloader's, in a gateway); `null`: load from scratch.
+   */
+  readonly cache?: LoadCache | null
+}
+
+const defaultCaches = new WeakMap<readonly Plugin[], LoadCache>()
+
+function cacheFor(options: LoadOptions): LoadCache | undefined {
+  if (options.cache !== undefined) return options.cache ?? undefined
+  let cache = defaultCaches.get(options.plugins)
+  if (!cache) {
+    cache = new LoadCache()
+    defaultCaches.set(options.plugins, cache)
+  }
+  return cache
 }
 
 export async function loadConfigFile(path: string, options: LoadOptions): Promise<LoadResult> {
@@ -37,6 +72,150 @@ export async function loadConfigFile(path: string, options: LoadOptions): Promis
 }
 
 export function parseConfigText(text: string, options: LoadOptions): LoadResult {
+  return runToEnd(loadSteps(text, options))
+}
+
+/**
+ * `parseConfigText` that gives the event loop a turn every few milliseconds (see `slices.ts`):
+ * for reloads, so a big file does not stop the gateway while it is parsed and validated.
+ */
+export function parseConfigTextSliced(text: string, options: LoadOptions): Promise<LoadResult> {
+  return runSliced(loadSteps(text, options))
+}
+
+function* loadSteps(text: string, options: LoadOptions): Steps<LoadResult> {
+  const cache = cacheFor(options)
+  if (cache) {
+    const config = yield* incrementalLoad(text, options, cache)
+    if (config) return { ok: true, text, config }
+  }
+  yield
+  return yield* wholeLoad(text, options)
+}
+
+/** How many routes are validated between two chances to pause. */
+const ROUTES_PER_STEP = 16
+
+/**
+ * The incremental path: undefined whenever the whole-file path must decide (any issue at all, or
+ * a layout `splitRoutes` does not handle).
+ */
+function* incrementalLoad(
+  text: string,
+  options: LoadOptions,
+  cache: LoadCache,
+): Steps<GatewayConfig | undefined> {
+  const split = splitRoutes(text)
+  if (!split) return undefined
+  yield
+  const env = options.env ?? process.env
+  cache.begin(options.plugins)
+  const config = yield* loadPieces(split.rest, split.routes, options.plugins, env, cache)
+  if (!config) cache.abandon()
+  return config
+}
+
+function* loadPieces(
+  restText: string,
+  pieces: readonly string[],
+  plugins: readonly Plugin[],
+  env: Env,
+  cache: LoadCache,
+): Steps<GatewayConfig | undefined> {
+  const rest = parseOrUndefined(detach(restText))
+  if (!rest || Object.hasOwn(rest, 'routes')) return undefined
+  const envIssues: EnvIssue[] = []
+  const restChecked = configSchemas(plugins).rest.safeParse(substituteEnv(rest, env, envIssues))
+  if (!restChecked.success || envIssues.length > 0) return undefined
+
+  const work: Work = {
+    pieces,
+    plugins,
+    env,
+    cache,
+    routes: new Array(pieces.length),
+    remembered: new Map(),
+    ids: new Set(),
+  }
+  for (let from = 0; from < pieces.length; from += ROUTES_PER_STEP) {
+    if (!loadRoutes(work, from, Math.min(from + ROUTES_PER_STEP, pieces.length))) return undefined
+    yield
+  }
+  cache.commit(plugins, work.remembered)
+  return deepFreeze({ ...restChecked.data, routes: Object.freeze(work.routes) }) as GatewayConfig
+}
+
+interface Work {
+  readonly pieces: readonly string[]
+  readonly plugins: readonly Plugin[]
+  readonly env: Env
+  readonly cache: LoadCache
+  readonly routes: RouteConfig[]
+  /** What the cache keeps after this load. */
+  readonly remembered: Map<string, CachedRoute>
+  readonly ids: Set<string>
+}
+
+/** Routes `from` to `to` (exclusive), remembered or loaded; false for any issue (or a duplicate id). */
+function loadRoutes(work: Work, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const piece = work.pieces[i] as string
+    const entry =
+      work.cache.route(piece, work.plugins, work.env) ?? loadRoute(piece, work.plugins, work.env, work.cache)
+    if (!entry) return false
+    const id = entry.route.id
+    if (id !== undefined) {
+      if (work.ids.has(id)) return false
+      work.ids.add(id)
+    }
+    work.remembered.set(piece, entry)
+    work.routes[i] = entry.route
+  }
+  return true
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** One route's text on its own: read, substituted, validated and frozen; undefined for any issue. */
+function loadRoute(
+  piece: string,
+  plugins: readonly Plugin[],
+  env: Env,
+  cache: LoadCache,
+): CachedRoute | undefined {
+  // readPlainRoute copies the strings it keeps; smol-toml's would be views into the text.
+  const plain = readPlainRoute(piece, cache.values)
+  const document = plain ?? parseOrUndefined(detach(piece))
+  if (!document) return undefined
+  const list = document.routes
+  if (Object.keys(document).length !== 1 || !Array.isArray(list) || list.length !== 1) return undefined
+  let raw = list[0]
+  let lookups: Map<string, string | undefined> | undefined
+  // Only an escape (inside a value smol-toml read) can make a `${` that is not in the text.
+  if (!plain || piece.includes('${') || piece.includes('\\')) {
+    const issues: EnvIssue[] = []
+    lookups = new Map()
+    raw = substituteEnv(raw, env, issues, [], lookups)
+    if (issues.length > 0) return undefined
+  }
+  const checked = cache.routeSchema(plugins).safeParse(raw)
+  if (!checked.success) return undefined
+  return {
+    route: deepFreeze(checked.data),
+    env: lookups && lookups.size > 0 ? [...lookups] : undefined,
+  }
+}
+
+function parseOrUndefined(text: string): Record<string, unknown> | undefined {
+  try {
+    return parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** The whole file as one document: the path that reports issues (and pauses between its three big steps). */
+function* wholeLoad(text: string, options: LoadOptions): Steps<LoadResult> {
   const file = options.displayName ?? 'gateway.toml'
   let document: unknown
   try {
@@ -55,6 +234,7 @@ export function parseConfigText(text: string, options: LoadOptions): LoadResult 
     }
     throw error
   }
+  yield
 
   const envIssues: EnvIssue[] = []
   const substituted = substituteEnv(document, options.env ?? process.env, envIssues)
@@ -64,8 +244,8 @@ export function parseConfigText(text: string, options: LoadOptions): LoadResult 
     line: locateLine(text, issue.path),
   }))
 
-  const schema = buildConfigSchema(options.plugins)
-  const result = schema.safeParse(substituted)
+  yield
+  const result = configSchemas(options.plugins).config.safeParse(substituted)
   if (!result.success || envConfigIssues.length > 0) {
     const schemaIssues = result.success
       ? []
@@ -114,12 +294,4 @@ function unknownPluginMessage(
 
 function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
   return prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment)
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const item of Object.values(value)) deepFreeze(item)
-  }
-  return value
 }

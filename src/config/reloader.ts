@@ -4,6 +4,11 @@
  * ConfigMap symlink swaps are seen, which a watch on the file itself misses), debounces, loads,
  * and swaps the gateway's snapshot only when the new file is valid. A bad file changes nothing:
  * the old config keeps serving and the log says where the new one is wrong.
+ *
+ * A reload does only the work the change needs: routes whose text is unchanged are neither
+ * parsed, validated nor compiled again (load.ts, snapshot.ts), and what remains runs in slices of
+ * a few milliseconds with the event loop free in between (slices.ts), so a big table does not stop
+ * the gateway while it reloads.
  */
 import { type FSWatcher, watch } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -12,7 +17,7 @@ import type { Gateway } from '../core/gateway.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Plugin } from '../core/plugin.ts'
 import { formatIssue } from './issues.ts'
-import { loadConfigFile, parseConfigText } from './load.ts'
+import { type LoadCache, loadConfigFile, parseConfigTextSliced } from './load.ts'
 
 const DEBOUNCE_MS = 50
 const SETTLE_MS = 25
@@ -22,6 +27,7 @@ export class ConfigReloader {
   readonly #gateway: Gateway
   readonly #plugins: readonly Plugin[]
   readonly #logger: Logger
+  readonly #cache: LoadCache | null | undefined
   #lastText: string
   #running: Promise<void> | undefined
   #again = false
@@ -34,12 +40,15 @@ export class ConfigReloader {
     plugins: readonly Plugin[]
     logger: Logger
     text: string
+    /** The load cache (see load.ts); default: the one the start-up load used with these plugins. */
+    cache?: LoadCache | null
   }) {
     this.#path = options.path
     this.#gateway = options.gateway
     this.#plugins = options.plugins
     this.#logger = options.logger
     this.#lastText = options.text
+    this.#cache = options.cache
   }
 
   /** Reloads now (SIGHUP) or after a burst of file events; concurrent calls coalesce. */
@@ -64,11 +73,15 @@ export class ConfigReloader {
     const file = basename(this.#path)
     const result =
       text === undefined
-        ? await loadConfigFile(this.#path, { plugins: this.#plugins })
+        ? await loadConfigFile(this.#path, { plugins: this.#plugins, cache: this.#cache })
         : text.trim() === ''
           ? // An empty file is almost always a writer caught between truncate and write.
             { ok: false as const, text, issues: [{ file, path: [], message: 'the file is empty' }] }
-          : parseConfigText(text, { plugins: this.#plugins, displayName: file })
+          : await parseConfigTextSliced(text, {
+              plugins: this.#plugins,
+              displayName: file,
+              cache: this.#cache,
+            })
     if (!result.ok) {
       if (result.text !== undefined) this.#lastText = result.text
       this.#logger.error(
@@ -79,7 +92,7 @@ export class ConfigReloader {
     const previous = this.#gateway.snapshot?.config
     let snapshot: ReturnType<Gateway['compile']>
     try {
-      snapshot = this.#gateway.compile(result.config)
+      snapshot = await this.#gateway.compileSliced(result.config)
     } catch (error) {
       this.#logger.error(
         `config reload (${reason}) failed to compile, still serving the previous config: ${error}`,

@@ -126,13 +126,18 @@ const serverSchema = z
   })
   .prefault({})
 
-function pluginsSchema(plugins: readonly Plugin[], where: 'route' | 'global') {
+/** Wraps a sub-schema of a route; see `routeSchemaWith`. */
+export type SchemaWrapper = <T extends z.ZodType>(schema: T) => T
+
+const asIs: SchemaWrapper = (schema) => schema
+
+function pluginsSchema(plugins: readonly Plugin[], where: 'route' | 'global', wrap: SchemaWrapper = asIs) {
   const shape: Record<string, z.ZodOptional<z.ZodType>> = {}
   for (const plugin of plugins) {
     if (where === 'global' && plugin.phase === 'upstream') continue
     shape[plugin.name] = plugin.schema.optional()
   }
-  return z.strictObject(shape).default({})
+  return wrap(z.strictObject(shape)).default({})
 }
 
 function metadataSchema(plugins: readonly Plugin[]) {
@@ -143,8 +148,17 @@ function metadataSchema(plugins: readonly Plugin[]) {
   return z.strictObject(shape).default({})
 }
 
-export function buildConfigSchema(plugins: readonly Plugin[]) {
-  const route = z
+/**
+ * One element of `routes`, with `wrap` applied to the schemas of its `plugins` table and its
+ * `upstream` table (the incremental loader wraps them in a memo; `wrap` must keep the schema's
+ * results for valid input).
+ */
+export function routeSchemaWith(plugins: readonly Plugin[], wrap: SchemaWrapper) {
+  return buildRouteSchema(plugins, wrap)
+}
+
+function buildRouteSchema(plugins: readonly Plugin[], wrap: SchemaWrapper = asIs) {
+  return z
     .strictObject({
       id: z.string().min(1).optional().describe('Unique; generated from the position when absent.'),
       uri: uriPattern.optional().describe('Exact path, or a prefix ending in "*" ("/api/*").'),
@@ -153,8 +167,8 @@ export function buildConfigSchema(plugins: readonly Plugin[]) {
       host: hostPattern.optional(),
       hosts: z.array(hostPattern).min(1).optional(),
       priority: z.int().default(0).describe('Tie-break between routes with the same uri; higher wins.'),
-      plugins: pluginsSchema(plugins, 'route'),
-      upstream: upstreamSchema.optional(),
+      plugins: pluginsSchema(plugins, 'route', wrap),
+      upstream: wrap(upstreamSchema).optional(),
     })
     .superRefine((r, ctx) => {
       if ((r.uri === undefined) === (r.uris === undefined)) {
@@ -185,14 +199,22 @@ export function buildConfigSchema(plugins: readonly Plugin[]) {
         })
       }
     })
+}
 
-  return z
-    .strictObject({
-      server: serverSchema,
-      plugins: pluginsSchema(plugins, 'global').describe('Global plugins, applied to every route.'),
-      plugin_metadata: metadataSchema(plugins).describe('Settings a plugin shares across routes.'),
-      routes: z.array(route).default([]),
-    })
+/** Everything in the file but `routes`. */
+function restShape(plugins: readonly Plugin[]) {
+  return {
+    server: serverSchema,
+    plugins: pluginsSchema(plugins, 'global').describe('Global plugins, applied to every route.'),
+    plugin_metadata: metadataSchema(plugins).describe('Settings a plugin shares across routes.'),
+  }
+}
+
+function buildSchemas(plugins: readonly Plugin[]) {
+  const route = buildRouteSchema(plugins)
+  const rest = restShape(plugins)
+  const config = z
+    .strictObject({ ...rest, routes: z.array(route).default([]) })
     .superRefine((config, ctx) => {
       const seen = new Map<string, number>()
       config.routes.forEach((r, i) => {
@@ -207,6 +229,29 @@ export function buildConfigSchema(plugins: readonly Plugin[]) {
         } else seen.set(r.id, i)
       })
     })
+  return { config, route, rest: z.strictObject(rest) }
+}
+
+export function buildConfigSchema(plugins: readonly Plugin[]) {
+  return buildSchemas(plugins).config
+}
+
+/**
+ * The schemas for one plugin set: `config` validates a whole file; `route` one element of
+ * `routes` and `rest` the file without `routes`, which together accept exactly what `config`
+ * accepts apart from the duplicate-id check (what the incremental loader validates piece by
+ * piece). Built once per plugin list: schemas are immutable.
+ */
+export type ConfigSchemas = ReturnType<typeof buildSchemas>
+const schemasByPlugins = new WeakMap<readonly Plugin[], ConfigSchemas>()
+
+export function configSchemas(plugins: readonly Plugin[]): ConfigSchemas {
+  let schemas = schemasByPlugins.get(plugins)
+  if (!schemas) {
+    schemas = buildSchemas(plugins)
+    schemasByPlugins.set(plugins, schemas)
+  }
+  return schemas
 }
 
 export type ConfigSchema = ReturnType<typeof buildConfigSchema>

@@ -18,17 +18,16 @@ export type RouteHandler = (c: GatewayContext) => Promise<Response>
 
 const phaseRank = (phase: Phase): number => PHASES.indexOf(phase)
 
+/** Ties keep their order (the sort is stable). */
 export function orderLinks(links: readonly ChainLink[]): ChainLink[] {
   return links
-    .map((link, index) => ({ link, index }))
+    .slice()
     .sort(
       (a, b) =>
-        phaseRank(a.link.phase) - phaseRank(b.link.phase) ||
-        Number(b.link.global) - Number(a.link.global) ||
-        b.link.priority - a.link.priority ||
-        a.index - b.index,
+        phaseRank(a.phase) - phaseRank(b.phase) ||
+        Number(b.global) - Number(a.global) ||
+        b.priority - a.priority,
     )
-    .map(({ link }) => link)
 }
 
 /**

@@ -7,11 +7,12 @@
  */
 import { Hono } from 'hono'
 import type { GatewayConfig } from '../config/schema.ts'
+import { runSliced, runToEnd } from '../config/slices.ts'
 import { errorResponse, GatewayError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { ConnInfo, Deps, GatewayContext, GatewayEnv, Plugin } from './plugin.ts'
 import { authorityOf, hostnameOf } from './request.ts'
-import { compileSnapshot, type Snapshot } from './snapshot.ts'
+import { compileSnapshotSteps, type Snapshot } from './snapshot.ts'
 
 export interface GatewayOptions {
   readonly plugins: readonly Plugin[]
@@ -33,10 +34,22 @@ export class Gateway {
     this.app.all('*', (c) => this.#handle(c))
   }
 
-  /** Compiles `config` (throws only on programming errors: the config is already validated). */
+  /**
+   * Compiles `config` (throws only on programming errors: the config is already validated).
+   * Routes unchanged since the current snapshot keep their compiled chains (see snapshot.ts).
+   */
   compile(config: GatewayConfig): Snapshot {
+    return runToEnd(this.#compileSteps(config))
+  }
+
+  /** `compile`, giving the event loop a turn every few milliseconds (for reloads; see slices.ts). */
+  compileSliced(config: GatewayConfig): Promise<Snapshot> {
+    return runSliced(this.#compileSteps(config))
+  }
+
+  #compileSteps(config: GatewayConfig) {
     const deps: Deps = { ...this.#deps, metadata: config.plugin_metadata }
-    return compileSnapshot(config, this.#plugins, deps, this.#toResponse)
+    return compileSnapshotSteps(config, this.#plugins, deps, this.#toResponse, this.#snapshot)
   }
 
   /** Makes `snapshot` answer every request that starts from now on. */
