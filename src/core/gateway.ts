@@ -8,6 +8,7 @@
 import { Hono } from 'hono'
 import type { GatewayConfig } from '../config/schema.ts'
 import { runSliced, runToEnd } from '../config/slices.ts'
+import { accessLine } from './access-log.ts'
 import { errorResponse, GatewayError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { ConnInfo, Deps, GatewayContext, GatewayEnv, Plugin } from './plugin.ts'
@@ -90,18 +91,19 @@ export class Gateway {
   }
 
   #logAccess(c: GatewayContext, response: Response, started: number): void {
-    this.#logger.access({
-      time: new Date().toISOString(),
-      remote_addr: c.env.remoteAddress,
-      protocol: c.env.httpVersion === undefined ? null : c.env.httpVersion === '2' ? 'HTTP/2' : 'HTTP/1.1',
-      method: c.req.method,
-      path: c.req.path,
-      status: response.status,
-      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-      route: c.get('routeId') ?? null,
-      request_id: c.get('requestId') ?? null,
-      upstream: c.get('upstream') ?? null,
-    })
+    this.#logger.access(
+      accessLine({
+        remoteAddress: c.env.remoteAddress,
+        httpVersion: c.env.httpVersion,
+        method: c.req.method,
+        path: c.req.path,
+        status: response.status,
+        durationMs: performance.now() - started,
+        route: c.get('routeId'),
+        requestId: c.get('requestId'),
+        upstream: c.get('upstream'),
+      }),
+    )
   }
 
   readonly #toResponse = (error: unknown, c: GatewayContext): Response => {

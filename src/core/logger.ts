@@ -7,8 +7,8 @@ export interface Logger {
   info(message: string): void
   warn(message: string): void
   error(message: string): void
-  /** One JSON object per line; adapters buffer these writes. */
-  access(entry: Record<string, unknown>): void
+  /** One JSON object, serialised (core/access-log.ts), without its newline; adapters buffer these writes. */
+  access(line: string): void
 }
 
 export const silentLogger: Logger = {

@@ -14,7 +14,12 @@ import type { GatewayContext } from './plugin.ts'
 
 export type HeaderInit = Record<string, string> | [string, string][]
 
-const records = new WeakMap<Response, Record<string, string>>()
+/**
+ * The record a response was built from, as a symbol-keyed property: a WeakMap entry per response
+ * cost noticeably more garbage-collection work (ephemerons) under load.
+ */
+const RECORD = Symbol('sluice.headerRecord')
+type WithRecord = Response & { [RECORD]?: Record<string, string> }
 let recordsAreLive: boolean | undefined
 
 /** Does this runtime's Response read its header record at write time? Probed once. */
@@ -34,14 +39,14 @@ export function responseFromRecord(
   init: { status: number; statusText: string; headers: HeaderInit },
 ): Response {
   const response = new Response(body, init)
-  if (!Array.isArray(init.headers) && liveRecords()) records.set(response, init.headers)
+  if (!Array.isArray(init.headers) && liveRecords()) (response as WithRecord)[RECORD] = init.headers
   return response
 }
 
 /** Sets (replaces) a header on the response the chain has so far (`c.res`). */
 export function setResponseHeader(c: GatewayContext, name: string, value: string): void {
   const response = c.res
-  const record = records.get(response)
+  const record = (response as WithRecord)[RECORD]
   if (record) {
     record[name.toLowerCase()] = value
     return

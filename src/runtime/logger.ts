@@ -11,7 +11,7 @@ export function createProcessLogger(): Logger & { flush(): void } {
   const flush = () => {
     scheduled = false
     if (pending.length === 0) return
-    const chunk = pending.join('')
+    const chunk = `${pending.join('\n')}\n`
     pending = []
     process.stdout.write(chunk)
   }
@@ -20,8 +20,8 @@ export function createProcessLogger(): Logger & { flush(): void } {
     info: (message) => line('info', message),
     warn: (message) => line('warn', message),
     error: (message) => line('error', message),
-    access(entry) {
-      pending.push(`${JSON.stringify(entry)}\n`)
+    access(json) {
+      pending.push(json)
       if (!scheduled) {
         scheduled = true
         setImmediate(flush)
