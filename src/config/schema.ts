@@ -120,6 +120,11 @@ const serverSchema = z
     tls: z.array(tlsListener).default([]).describe('TLS listeners: ALPN h2 and http/1.1.'),
     access_log: z.boolean().default(true).describe('One JSON line per request on stdout.'),
     drain_timeout: milliseconds(0).default(10000).describe('On SIGTERM/SIGINT, ms to let requests finish.'),
+    header_timeout: milliseconds(1)
+      .default(60000)
+      .describe(
+        'HTTP/1.1 on Node: ms a client may take to send a request head (slow-loris guard); then 408.',
+      ),
   })
   .refine((server) => server.listen.length + server.tls.length > 0, {
     message: 'needs at least one address in `listen` or one `[[server.tls]]` listener',

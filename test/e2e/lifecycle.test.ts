@@ -261,3 +261,50 @@ uri = "/echo"
     }
   })
 })
+
+describe('slow clients', () => {
+  test('HTTP/1.1: a request head sent too slowly gets 408 and the connection closes (slow-loris guard)', {
+    skip:
+      TARGET === 'node'
+        ? false
+        : 'reason: server.header_timeout applies to the Node adapter; Bun.serve and Deno.serve keep their own limits',
+  }, async () => {
+    const gateway = await startGateway(`
+[server]
+listen = ["127.0.0.1:0"]
+header_timeout = 400
+[[routes]]
+uri = "/"
+[routes.plugins.mocking]
+body = "fast enough"
+`)
+    try {
+      const { hostname, port } = new URL(gateway.url)
+      // A well-behaved request on the same gateway still works.
+      assert.equal(await (await fetch(`${gateway.url}/`)).text(), 'fast enough')
+      const socket = net.connect(Number(port), hostname)
+      const received: Buffer[] = []
+      socket.on('data', (chunk: Buffer) => received.push(chunk))
+      const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now())))
+      socket.on('error', () => {})
+      await new Promise<void>((done) => socket.once('connect', () => done()))
+      const started = Date.now()
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      // One header byte every 100 ms: never idle, never done.
+      const trickle = setInterval(() => {
+        if (!socket.destroyed) socket.write('X')
+      }, 100)
+      const closedAt = await Promise.race([
+        closed,
+        new Promise<number>((done) => setTimeout(() => done(-1), 5000)),
+      ])
+      clearInterval(trickle)
+      socket.destroy()
+      assert.notEqual(closedAt, -1, 'the gateway must close a connection whose head never ends')
+      assert.ok(closedAt - started >= 350, `closed after ${closedAt - started} ms, before the header timeout`)
+      assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /)
+    } finally {
+      await gateway.stop()
+    }
+  })
+})

@@ -89,9 +89,20 @@ export async function startNodeListeners(
   }
 
   const plain = track(listenerFor('http'))
-  const h1 = http.createServer(plain)
-  // Sockets handed over with emit('connection') get Node's per-socket idle timeout but not its
-  // headersTimeout/requestTimeout checks (those start with listen()): bound idleness at least.
+  const headersTimeout = server.header_timeout
+  const h1 = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(300_000, headersTimeout),
+      // How often Node looks for connections past those limits (a slow client waits at most this much more).
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
+    },
+    plain,
+  )
+  // Sockets are handed over with emit('connection') after sniffing, never through listen(); Node
+  // starts its headersTimeout/requestTimeout checks on 'listening', so start them the same way
+  // (otherwise a slow-loris client is bounded only by the idle timeout below).
+  h1.emit('listening')
   h1.timeout = IDLE_SOCKET_MS
   const h2c = http2.createServer({}, plain)
   h2c.setTimeout(IDLE_SOCKET_MS) // idle HTTP/2 sessions are closed too
