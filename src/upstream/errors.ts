@@ -1,6 +1,7 @@
 /**
  * @module
- * Maps outbound failures to the gateway's answers: nothing reachable -> 502, too slow -> 504.
+ * Maps outbound failures to the gateway's answers: nothing reachable -> 502, too slow -> 504,
+ * a client too slow sending its body -> 408.
  */
 import { GatewayError } from '../core/errors.ts'
 import { UpstreamError } from './types.ts'
@@ -18,6 +19,10 @@ export function toGatewayError(error: unknown, what: string): GatewayError {
       return new GatewayError('UPSTREAM_TIMEOUT', `timed out connecting to the ${what}`, { cause: error })
     case 'timeout':
       return new GatewayError('UPSTREAM_TIMEOUT', `the ${what} did not answer in time`, { cause: error })
+    case 'client-timeout':
+      return new GatewayError('REQUEST_TIMEOUT', 'the request body was not received in time', {
+        cause: error,
+      })
     case 'reset':
       return new GatewayError('UPSTREAM_RESET', `the ${what} closed the connection`, { cause: error })
     case 'aborted':

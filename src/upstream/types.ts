@@ -58,6 +58,8 @@ export type UpstreamFailure =
   | 'connect-timeout'
   /** Connected, then no response in time. */
   | 'timeout'
+  /** The client's request body stalled for `timeouts.send` ms while being forwarded (its fault: 408). */
+  | 'client-timeout'
   /** Connected, then the connection failed before a response head arrived. */
   | 'reset'
   /** The client went away (onClientGone fired). */

@@ -56,6 +56,12 @@ describe('proxy', () => {
       res.end('hop')
     })
     slow = await startUpstream((req, res) => {
+      if (req.url?.includes('upload')) {
+        // Answers only once the whole request body is in.
+        req.resume()
+        req.on('end', () => res.end('uploaded'))
+        return
+      }
       if (req.url?.includes('big')) {
         const size = 8 * 1024 * 1024
         res.writeHead(200, { 'content-length': String(size) })
@@ -132,6 +138,33 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     const fast = await fetch(`${gateway.url}/slow?delay=10`)
     assert.equal(fast.status, 200)
     assert.equal(await fast.text(), 'slow')
+  })
+
+  test('a client whose upload stalls longer than the send timeout gets 408, not 504', async () => {
+    const { hostname, port } = new URL(gateway.url)
+    const { status, body } = await new Promise<{ status: number; body: string }>((done, fail) => {
+      const req = http.request({
+        host: hostname,
+        port,
+        method: 'POST',
+        path: '/slow?upload=1',
+        headers: { 'transfer-encoding': 'chunked' },
+      })
+      req.on('response', (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+        })
+        res.on('end', () => done({ status: res.statusCode ?? 0, body: text }))
+      })
+      req.on('error', fail)
+      // The first part, then silence for longer than the route's send timeout (1000 ms).
+      req.write('part one;')
+      setTimeout(() => req.destroy(), 4000).unref()
+    })
+    assert.equal(status, 408)
+    assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'SLUICE_E_REQUEST_TIMEOUT')
   })
 
   test('an upstream that stalls mid-body is cut after the read timeout, not left hanging', async () => {

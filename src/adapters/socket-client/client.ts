@@ -9,7 +9,8 @@
  * Timing model (the same for every runtime):
  * - connect timer until the socket (TLS included) is up -> `connect-timeout`; refused, DNS,
  *   TLS failures -> `connect`; the request body is read only once connected;
- * - then idle timers: `send` while the request goes out, `read` while waiting for the head and
+ * - then idle timers: `send` while the request goes out (a client whose body stalls that long
+ *   -> `client-timeout`, 408), `read` while waiting for the head and
  *   between body bytes (stopped while the consumer of a streamed body lags) -> `timeout`;
  *   `timeouts.total` bounds the wait for the head;
  * - bodies of known length up to 64 KiB are read whole before resolving; others stream;
@@ -316,6 +317,8 @@ class Exchange {
   // Request body state.
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   #drained: { resolve: () => void; reject: (error: unknown) => void } | undefined
+  /** Waiting for the client's next body chunk: an idle timeout now is the client's (408), not the upstream's. */
+  #waitingOnClient = false
 
   // Timers: one timeout, re-armed lazily to the nearest deadline.
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -390,7 +393,11 @@ class Exchange {
     if (this.#phase !== Phase.Connecting && !this.#paused) {
       const idle = this.#idleMs()
       if (now >= this.#activity + idle) {
-        this.#fail(new UpstreamError('timeout', `upstream idle for ${idle} ms`))
+        this.#fail(
+          this.#waitingOnClient
+            ? new UpstreamError('client-timeout', `request body idle for ${idle} ms`)
+            : new UpstreamError('timeout', `upstream idle for ${idle} ms`),
+        )
         return
       }
     }
@@ -454,7 +461,9 @@ class Exchange {
     if (head) await head
     let sent = 0
     for (;;) {
+      this.#waitingOnClient = true
       const { done, value } = await reader.read()
+      this.#waitingOnClient = false
       if (this.#done) return
       if (done) break
       if (value.byteLength === 0) continue
