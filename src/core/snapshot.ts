@@ -137,12 +137,15 @@ function compileRoutes(work: Work, from: number, to: number): void {
   for (let index = from; index < to; index++) {
     const route = work.routes[index] as RouteConfig
     const id = routeId(route, index)
-    const before = work.before?.get(id)
+    // An explicit id may equal another route's default one (`id = "routes[1]"`): the first route
+    // with the id owns its entry; a later one is compiled anew, never handed the same chain.
+    const taken = work.compiled.has(id)
+    const before = taken ? undefined : work.before?.get(id)
     const value =
       before !== undefined && sameChain(before.config, route)
         ? before.route
         : compileRoute(route, id, work.globalLinks, work.byName, work.deps, work.onError)
-    work.compiled.set(id, { config: route, route: value })
+    if (!taken) work.compiled.set(id, { config: route, route: value })
     work.specs[index] = {
       uris: route.uris ?? [route.uri as string],
       methods: route.methods,
@@ -198,7 +201,11 @@ function onFirstUse(create: () => GatewayMiddleware): GatewayMiddleware {
   }
 }
 
-/** Deep equality of validated config values (plain data: objects, arrays, strings, numbers, booleans). */
+/**
+ * Deep equality of validated config values (plain data: objects, arrays, strings, numbers,
+ * booleans), key order included: plugins see it (a mocking `json` body, an upstream's `nodes`
+ * round-robin order), so tables with the same entries in another order are different config.
+ */
 export function sameData(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
@@ -208,10 +215,10 @@ export function sameData(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(b)) return false
   const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
+  const other = Object.keys(b)
+  if (keys.length !== other.length) return false
   return keys.every(
-    (key) =>
-      Object.hasOwn(b, key) &&
-      sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+    (key, i) =>
+      key === other[i] && sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
   )
 }

@@ -145,6 +145,33 @@ describe('compiling against the previous snapshot', () => {
     assert.match(await get('/one'), /^200 node /)
   })
 
+  test('tables with the same entries in another order are changed config: compiled anew', async () => {
+    const { reload, get } = setup()
+    const mocked = (json: string) =>
+      `[[routes]]\nid = "m"\nuri = "/m"\n[routes.plugins.mocking]\njson = ${json}\n`
+    const first = reload(mocked('{ a = 1, b = 2 }'))
+    assert.equal(await get('/m'), '200 {"a":1,"b":2}')
+    const second = reload(mocked('{ b = 2, a = 1 }'))
+    assert.notEqual(compiledOf(second, 'm'), compiledOf(first, 'm'))
+    assert.equal(await get('/m'), '200 {"b":2,"a":1}')
+    // An upstream's nodes in another order: the balancer starts over, on the new first node.
+    reload(table())
+    assert.equal(await get('/one'), '200 node 10.0.0.1:80')
+    assert.equal(await get('/one'), '200 node 10.0.0.2:80')
+    reload(table().replace(TWO_NODES, 'nodes = { "10.0.0.2:80" = 1, "10.0.0.1:80" = 1 }'))
+    assert.equal(await get('/one'), '200 node 10.0.0.2:80')
+  })
+
+  test("an explicit id equal to another route's default id: the two never share a chain", async () => {
+    const { reload, get } = setup()
+    const text = `[[routes]]\nid = "routes[1]"\nuri = "/a"\n[routes.upstream]\n${TWO_NODES}\n[[routes]]\nuri = "/b"\n[routes.upstream]\n${TWO_NODES}\n`
+    reload(text)
+    assert.equal(await get('/b'), '200 node 10.0.0.1:80')
+    reload(text)
+    // Each route has a balancer of its own, as a fresh compile gives: /a has not sent anything yet.
+    assert.equal(await get('/a'), '200 node 10.0.0.1:80')
+  })
+
   test('requests in flight finish on the snapshot they started with', async () => {
     const { reload, get } = setup()
     reload('[[routes]]\nuri = "/slow"\n[routes.plugins.mocking]\nbody = "old"\ndelay = 50\n')
@@ -179,5 +206,6 @@ describe('sameData', () => {
     assert.ok(!sameData(0, -0))
     assert.ok(sameData(Number.NaN, Number.NaN))
     assert.ok(!sameData(undefined, {}))
+    assert.ok(!sameData({ a: 1, b: 2 }, { b: 2, a: 1 }), 'key order is part of the data')
   })
 })
