@@ -26,6 +26,23 @@ export function pathAndQueryOf(url: string): string {
 }
 
 /**
+ * One request header (`lowerName` lower-case), repeats joined with ", ", or undefined. Reads the
+ * server's raw list where the adapter gives one (Node: no header object is built for it).
+ */
+export function requestHeader(c: GatewayContext, lowerName: string): string | undefined {
+  const raw = c.env.rawHeaders?.()
+  if (!raw) return c.req.header(lowerName)
+  let value: string | undefined
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      value = value === undefined ? (raw[i + 1] as string) : `${value}, ${raw[i + 1]}`
+    }
+  }
+  return value
+}
+
+/**
  * Sets a header on the request as it will be forwarded (the client's own header of that name is
  * replaced). `name` must be lower-case. Recorded as an edit and applied when the outbound headers
  * are built, so plugins cost no copy of the client's headers.

@@ -43,12 +43,12 @@ export function responseFromRecord(
   return response
 }
 
-/** Sets (replaces) a header on the response the chain has so far (`c.res`). */
+/** Sets (replaces) a header on the response the chain has so far (`c.res`). `name`: lower-case. */
 export function setResponseHeader(c: GatewayContext, name: string, value: string): void {
   const response = c.res
   const record = (response as WithRecord)[RECORD]
   if (record) {
-    record[name.toLowerCase()] = value
+    record[name] = value
     return
   }
   try {

@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
-import { setRequestHeader } from '../../core/request.ts'
+import { requestHeader, setRequestHeader } from '../../core/request.ts'
 import { setResponseHeader } from '../../core/response.ts'
 
 const schema = z.strictObject({
@@ -25,12 +25,12 @@ export const requestId = definePlugin({
   create(config) {
     const header = config.header_name.toLowerCase()
     return async function requestIdMiddleware(c, next) {
-      const given = c.req.header(header)
+      const given = requestHeader(c, header)
       const id = given !== undefined && ACCEPTABLE_ID.test(given) ? given : crypto.randomUUID()
       if (id !== given) setRequestHeader(c, header, id)
       c.set('requestId', id)
       await next()
-      setResponseHeader(c, config.header_name, id)
+      setResponseHeader(c, header, id)
     }
   },
 })
