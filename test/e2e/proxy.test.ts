@@ -10,7 +10,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { accessLog, type RunningGateway, startGateway } from '../helpers/gateway.ts'
+import { type RunningGateway, startGateway, waitForAccessLine } from '../helpers/gateway.ts'
 import { h2once } from '../helpers/h2.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream.ts'
 
@@ -405,8 +405,7 @@ body = "ok"
     const pending = fetch(`${gateway.url}/slow?delay=1000`, { signal: controller.signal })
     setTimeout(() => controller.abort(), 100)
     await assert.rejects(pending)
-    await new Promise((r) => setTimeout(r, 200))
-    const line = accessLog(gateway).find((e) => e.path === '/slow' && e.status === 499)
+    const line = await waitForAccessLine(gateway, (e) => e.path === '/slow' && e.status === 499)
     assert.ok(line, 'a 499 access-log line')
     assert.doesNotMatch(gateway.stderr(), /UPSTREAM_RESET.*client/)
   })

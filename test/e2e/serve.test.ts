@@ -9,7 +9,7 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { accessLog, ROOT, type RunningGateway, startGateway } from '../helpers/gateway.ts'
+import { ROOT, type RunningGateway, startGateway, waitForAccessLine } from '../helpers/gateway.ts'
 import { h2once } from '../helpers/h2.ts'
 
 const run = promisify(execFile)
@@ -122,9 +122,8 @@ describe('the shipped gateway.toml', () => {
 
   test('writes one JSON access-log line per request', async () => {
     await fetch(`${gateway.url}/hello?secret=hunter2`)
-    await new Promise((r) => setTimeout(r, 50))
     // protocol is null where the runtime's server does not tell (Bun, Deno).
-    const line = accessLog(gateway).find((e) => e.path === '/hello' && e.protocol !== 'HTTP/2')
+    const line = await waitForAccessLine(gateway, (e) => e.path === '/hello' && e.protocol !== 'HTTP/2')
     assert.ok(line, 'an access-log line for /hello')
     assert.equal(line.status, 200)
     assert.equal(line.route, 'hello')

@@ -202,3 +202,17 @@ export function accessLog(gateway: RunningGateway): Record<string, unknown>[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
 }
+
+/** The first access-log line matching `match`, waiting for it (lines are flushed every 50 ms). */
+export async function waitForAccessLine(
+  gateway: RunningGateway,
+  match: (entry: Record<string, unknown>) => boolean,
+  timeoutMs = 3000,
+): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const line = accessLog(gateway).find(match)
+    if (line || Date.now() > deadline) return line
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
