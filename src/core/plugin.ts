@@ -1,8 +1,10 @@
 /**
  * @module
  * The plugin contract. A plugin is a name, a strict zod schema (validated when the config loads,
- * so errors carry the TOML key path), a phase and a priority; `create` runs once per route per
- * config snapshot and returns a Hono middleware. Capabilities (outbound HTTP, logging) arrive
+ * so errors carry the TOML key path), a phase and a priority; `create` runs when a route is
+ * compiled and returns a Hono middleware. A reload keeps a route's middleware when the route, the
+ * global plugins and the plugin metadata are unchanged (core/snapshot.ts), so `create` must depend
+ * only on its config and deps. Capabilities (outbound HTTP, logging) arrive
  * through `Deps`, never through imports, so plugins run unchanged on every runtime.
  */
 import type { Context, MiddlewareHandler } from 'hono'

@@ -30,7 +30,7 @@ export function pathAndQueryOf(url: string): string {
  * server's raw list where the adapter gives one (Node: no header object is built for it).
  */
 export function requestHeader(c: GatewayContext, lowerName: string): string | undefined {
-  const raw = c.env.rawHeaders?.()
+  const raw = c.env?.rawHeaders?.() // env is absent when a plugin runs outside the gateway (tests)
   if (!raw) return c.req.header(lowerName)
   let value: string | undefined
   for (let i = 0; i + 1 < raw.length; i += 2) {
