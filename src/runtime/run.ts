@@ -48,10 +48,13 @@ export async function run(configPath: string, adapter: RuntimeAdapter): Promise<
   reloader.watch()
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'))
 
+  // Access lines wait up to 50 ms for their flush: write them on any exit (a crash included).
+  process.on('exit', () => logger.flush())
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) {
       logger.warn(`${signal} again: exiting without waiting`)
+      logger.flush()
       process.exit(1)
     }
     stopping = true

@@ -588,6 +588,16 @@ describe('parseResponseHead: framing and keep-alive', () => {
     })
   })
 
+  test('with Transfer-Encoding, the losing Content-Length is not forwarded (it would desync the client)', () => {
+    // RFC 9112 6.3: a recipient MUST remove it before forwarding. The gateway's server would
+    // otherwise announce 10 bytes and send the whole de-chunked body after them.
+    const h = head('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\nX-Kept: 1')
+    assert.deepEqual({ ...h.headers }, { 'x-kept': '1' })
+    const close = head('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\ncontent-length: 3')
+    assert.deepEqual(close.framing, { kind: 'close' })
+    assert.deepEqual({ ...close.headers }, {})
+  })
+
   test('chunked alone keeps the connection reusable', () => {
     const h = head('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked')
     assert.deepEqual(h.framing, { kind: 'chunked' })

@@ -9,7 +9,7 @@ import https from 'node:https'
 import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import type { TLSSocket } from 'node:tls'
+import tls, { type TLSSocket } from 'node:tls'
 import { promisify } from 'node:util'
 import { makeTempDir, ROOT, runCli, startGateway, TARGET } from '../helpers/gateway.ts'
 import { h2connect, h2once, h2request } from '../helpers/h2.ts'
@@ -59,6 +59,30 @@ nodes = { "${slow.address}" = 1 }
     if (TARGET === 'node') assert.equal(answered.connection, 'close')
     assert.equal(await exit, 0)
     assert.match(gateway.stderr(), /SIGTERM: no longer accepting/)
+  })
+
+  test('a second SIGTERM exits at once, but access lines still waiting for their flush are written', async () => {
+    const gateway = await startGateway(`[server]
+listen = ["127.0.0.1:0"]
+[[routes]]
+uri = "/slow"
+[routes.upstream]
+nodes = { "${slow.address}" = 1 }
+[[routes]]
+uri = "/fast"
+[routes.plugins.mocking]
+body = "fast"
+`)
+    void fetch(`${gateway.url}/slow`).catch(() => {}) // keeps the drain waiting
+    await sleep(100)
+    const fast = await fetch(`${gateway.url}/fast`)
+    assert.equal(await fast.text(), 'fast')
+    // Well inside the 50 ms flush interval: the /fast line is still buffered.
+    gateway.proc.kill('SIGTERM')
+    await sleep(15)
+    assert.equal(await gateway.stop('SIGTERM'), 1)
+    assert.match(gateway.stderr(), /SIGTERM again/)
+    assert.match(gateway.stdout(), /"path":"\/fast"/, 'the /fast access line was lost')
   })
 
   test('SIGTERM lets HTTP/2 streams in flight finish (GOAWAY, then close)', {
@@ -301,6 +325,62 @@ body = "fast enough"
       clearInterval(trickle)
       socket.destroy()
       assert.notEqual(closedAt, -1, 'the gateway must close a connection whose head never ends')
+      assert.ok(closedAt - started >= 350, `closed after ${closedAt - started} ms, before the header timeout`)
+      assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /)
+    } finally {
+      await gateway.stop()
+    }
+  })
+
+  test('HTTP/1.1 over TLS: the same header_timeout applies (408, then close)', {
+    skip:
+      TARGET === 'node'
+        ? false
+        : 'reason: server.header_timeout applies to the Node adapter; Bun.serve and Deno.serve keep their own limits',
+  }, async () => {
+    const dir = await makeTempDir()
+    await selfSignedCert(dir)
+    const gateway = await startGateway(
+      `
+[server]
+listen = ["127.0.0.1:0"]
+header_timeout = 400
+[[server.tls]]
+listen = "127.0.0.1:0"
+cert = "server.crt"
+key = "server.key"
+[[routes]]
+uri = "/"
+[routes.plugins.mocking]
+body = "fast enough"
+`,
+      { dir },
+    )
+    try {
+      const { hostname, port } = new URL(gateway.urls.find((u) => u.startsWith('https://')) as string)
+      const socket = tls.connect({
+        host: hostname,
+        port: Number(port),
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      })
+      const received: Buffer[] = []
+      socket.on('data', (chunk: Buffer) => received.push(chunk))
+      const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now())))
+      socket.on('error', () => {})
+      await new Promise<void>((done) => socket.once('secureConnect', () => done()))
+      const started = Date.now()
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      const trickle = setInterval(() => {
+        if (!socket.destroyed) socket.write('X')
+      }, 100)
+      const closedAt = await Promise.race([
+        closed,
+        new Promise<number>((done) => setTimeout(() => done(-1), 5000)),
+      ])
+      clearInterval(trickle)
+      socket.destroy()
+      assert.notEqual(closedAt, -1, 'the gateway must close a TLS connection whose head never ends')
       assert.ok(closedAt - started >= 350, `closed after ${closedAt - started} ms, before the header timeout`)
       assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /)
     } finally {

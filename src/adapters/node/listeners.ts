@@ -90,15 +90,13 @@ export async function startNodeListeners(
 
   const plain = track(listenerFor('http'))
   const headersTimeout = server.header_timeout
-  const h1 = http.createServer(
-    {
-      headersTimeout,
-      requestTimeout: Math.max(300_000, headersTimeout),
-      // How often Node looks for connections past those limits (a slow client waits at most this much more).
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
-    },
-    plain,
-  )
+  const h1Timeouts = {
+    headersTimeout,
+    requestTimeout: Math.max(300_000, headersTimeout),
+    // How often Node looks for connections past those limits (a slow client waits at most this much more).
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
+  }
+  const h1 = http.createServer(h1Timeouts, plain)
   // Sockets are handed over with emit('connection') after sniffing, never through listen(); Node
   // starts its headersTimeout/requestTimeout checks on 'listening', so start them the same way
   // (otherwise a slow-loris client is bounded only by the idle timeout below).
@@ -138,6 +136,8 @@ export async function startNodeListeners(
         track(listenerFor('https')),
       )
       trackSessions(secure)
+      // HTTP/1.1 over TLS (allowHTTP1) gets the same head limits; Node reads them on 'listening'.
+      Object.assign(secure, h1Timeouts)
       secure.setTimeout(IDLE_SOCKET_MS)
       secure.on('connection', trackSocket)
       secure.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true))

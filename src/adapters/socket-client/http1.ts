@@ -134,8 +134,13 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     const codings = transferEncoding.toLowerCase().split(',')
     const last = (codings[codings.length - 1] as string).trim()
     framing = last === 'chunked' ? { kind: 'chunked' } : { kind: 'close' }
-    // Both framings at once is how responses get smuggled: never reuse such a connection.
-    if (contentLength !== undefined) keepAlive = false
+    // Both framings at once is how responses get smuggled: never reuse such a connection, and
+    // never forward the losing Content-Length (RFC 9112 6.3): the client would read that many
+    // bytes of the de-chunked body and take the rest for a next response.
+    if (contentLength !== undefined) {
+      keepAlive = false
+      for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i] === 'content-length') raw.splice(i, 2)
+    }
   } else if (contentLength !== undefined) {
     framing = { kind: 'length', length: parseContentLength(contentLength) }
   } else {
