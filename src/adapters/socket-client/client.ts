@@ -723,6 +723,10 @@ class Exchange {
     this.#stop()
     const conn = this.#conn
     conn.exchange = undefined
+    // A request body still waiting for 'drain' (the upstream answered early): let its pump end.
+    const drained = this.#drained
+    this.#drained = undefined
+    drained?.reject(new ClosedWhileWriting())
     if (this.#reader) {
       this.#reader.cancel().catch(() => {})
       this.#reader = undefined

@@ -131,9 +131,12 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   if (method === 'HEAD' || (status >= 100 && status < 200) || status === 204 || status === 304) {
     framing = { kind: 'none' }
   } else if (transferEncoding !== undefined) {
-    const codings = transferEncoding.toLowerCase().split(',')
-    const last = (codings[codings.length - 1] as string).trim()
-    framing = last === 'chunked' ? { kind: 'chunked' } : { kind: 'close' }
+    // Only `chunked` alone, as nginx: the transfer coding is hop-by-hop and not forwarded, so a
+    // body still gzip- (or otherwise) transfer-coded would reach the client with nothing saying so.
+    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+      throw new ProtocolError('unsupported transfer-coding')
+    }
+    framing = { kind: 'chunked' }
     // Both framings at once is how responses get smuggled: never reuse such a connection, and
     // never forward the losing Content-Length (RFC 9112 6.3): the client would read that many
     // bytes of the de-chunked body and take the rest for a next response.
