@@ -4,6 +4,8 @@
  * (never reused); every error becomes a JSON body `{ "error": { "code", "message" } }`.
  */
 
+import { jsonResponse } from './response.ts'
+
 export const ErrorCodes = {
   NO_ROUTE: { code: 'SLUICE_E_NO_ROUTE', status: 404 },
   METHOD_NOT_ALLOWED: { code: 'SLUICE_E_METHOD_NOT_ALLOWED', status: 405 },
@@ -53,8 +55,5 @@ export class GatewayError extends Error {
 
 export function errorResponse(kind: ErrorKind, message: string, headers?: Record<string, string>): Response {
   const { code, status } = ErrorCodes[kind]
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  })
+  return jsonResponse({ error: { code, message } }, status, headers)
 }

@@ -12,6 +12,16 @@
  */
 import type { GatewayContext } from './plugin.ts'
 
+const encoder = new TextEncoder()
+
+/** A JSON answer with its bytes known up front (so every adapter can announce its length). */
+export function jsonResponse(value: unknown, status = 200, headers?: Record<string, string>): Response {
+  return responseFromRecord(encoder.encode(JSON.stringify(value)), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  })
+}
+
 export type HeaderInit = Record<string, string> | [string, string][]
 
 /**
@@ -19,7 +29,9 @@ export type HeaderInit = Record<string, string> | [string, string][]
  * cost noticeably more garbage-collection work (ephemerons) under load.
  */
 const RECORD = Symbol('sluice.headerRecord')
-type WithRecord = Response & { [RECORD]?: Record<string, string> }
+/** The body the response was built with, kept beside a live record (see `responseParts`). */
+const BODY = Symbol('sluice.body')
+type WithRecord = Response & { [RECORD]?: Record<string, string>; [BODY]?: BodyInit | null }
 let recordsAreLive: boolean | undefined
 
 /** Does this runtime's Response read its header record at write time? Probed once. */
@@ -33,13 +45,19 @@ function liveRecords(): boolean {
   return recordsAreLive
 }
 
-/** `new Response(body, init)`, remembering a record-form header init for `setResponseHeader`. */
+/**
+ * `new Response(body, init)`, remembering a record-form header init for `setResponseHeader`.
+ * The record becomes the response's own: pass a fresh object per response, never a shared one.
+ */
 export function responseFromRecord(
   body: BodyInit | null,
-  init: { status: number; statusText: string; headers: HeaderInit },
+  init: { status: number; statusText?: string; headers: HeaderInit },
 ): Response {
   const response = new Response(body, init)
-  if (!Array.isArray(init.headers) && liveRecords()) (response as WithRecord)[RECORD] = init.headers
+  if (!Array.isArray(init.headers) && liveRecords()) {
+    ;(response as WithRecord)[RECORD] = init.headers
+    ;(response as WithRecord)[BODY] = body
+  }
   return response
 }
 
@@ -57,4 +75,31 @@ export function setResponseHeader(c: GatewayContext, name: string, value: string
     // Immutable headers (a Response from fetch): Hono copies the response.
     c.header(name, value)
   }
+}
+
+export interface ResponseParts {
+  readonly status: number
+  /** Lower-case names; Set-Cookie as a list. */
+  readonly headers: Record<string, string | string[]>
+  readonly body: Uint8Array | ReadableStream<Uint8Array> | null
+}
+
+/**
+ * Status, headers and body of a response, for an adapter that writes responses itself: from the
+ * live record and body when the response has them (no Headers object, no copy), else through the
+ * public Response API.
+ */
+export function responseParts(response: Response): ResponseParts {
+  const record = (response as WithRecord)[RECORD]
+  const body = (response as WithRecord)[BODY]
+  if (record && (body === null || body instanceof Uint8Array || body instanceof ReadableStream)) {
+    return { status: response.status, headers: record, body }
+  }
+  const headers: Record<string, string | string[]> = {}
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value
+  })
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) headers['set-cookie'] = cookies
+  return { status: response.status, headers, body: response.body }
 }

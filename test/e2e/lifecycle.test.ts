@@ -388,3 +388,43 @@ body = "fast enough"
     }
   })
 })
+
+describe('HTTP/2 request bodies', () => {
+  test('a body nobody reads (405, mocked answer) neither hangs the stream nor holds up shutdown', async () => {
+    const gateway = await startGateway(`
+[server]
+listen = ["127.0.0.1:0"]
+drain_timeout = 8000
+[[routes]]
+uri = "/mock"
+[routes.plugins.mocking]
+body = "mocked"
+[[routes]]
+uri = "/get-only"
+methods = ["GET"]
+[routes.plugins.mocking]
+body = "never"
+`)
+    const session = h2connect(gateway.url)
+    session.on('error', () => {})
+    try {
+      const big = Buffer.alloc(1024 * 1024, 120) // more than a stream's flow-control window
+      const mocked = await h2request(session, '/mock', { method: 'POST', body: big })
+      assert.equal(mocked.status, 200)
+      assert.equal(mocked.body.toString(), 'mocked')
+      const refused = await h2request(session, '/get-only', { method: 'POST', body: big })
+      assert.equal(refused.status, 405)
+      const head = await h2request(session, '/mock', { method: 'HEAD' })
+      assert.equal(head.status, 200)
+      assert.equal(head.body.length, 0)
+      // The same session still serves.
+      assert.equal((await h2request(session, '/mock')).body.toString(), 'mocked')
+    } finally {
+      session.close()
+    }
+    // Nothing left in flight: SIGTERM ends at once, not after drain_timeout.
+    const started = Date.now()
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+    assert.ok(Date.now() - started < 4000, `shutdown took ${Date.now() - started} ms`)
+  })
+})

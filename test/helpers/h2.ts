@@ -34,7 +34,13 @@ export function h2request(
       headers = h
     })
     stream.on('data', (c: Buffer) => chunks.push(c))
-    stream.on('end', () => done({ status: Number(headers[':status']), headers, body: Buffer.concat(chunks) }))
+    // Complete only if the stream also closed cleanly: a reset with an error code (a body cut
+    // short) can arrive after 'end'.
+    stream.on('close', () => {
+      if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+        fail(new Error(`stream reset with code ${stream.rstCode}`))
+      } else done({ status: Number(headers[':status']), headers, body: Buffer.concat(chunks) })
+    })
     stream.on('error', fail)
     stream.end(options.body)
   })

@@ -16,6 +16,7 @@ import { getRequestListener } from '@hono/node-server'
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
+import { h2StreamHandler } from './h2-streams.ts'
 import { sniffProtocol } from './sniff.ts'
 
 /** A connection (HTTP/1.1 socket or HTTP/2 session) silent this long is closed. */
@@ -102,7 +103,21 @@ export async function startNodeListeners(
   // (otherwise a slow-loris client is bounded only by the idle timeout below).
   h1.emit('listening')
   h1.timeout = IDLE_SOCKET_MS
-  const h2c = http2.createServer({}, plain)
+  // HTTP/2 from raw streams, not the compatibility layer (h2-streams.ts); HTTP/1.1 as above.
+  const streamHooks = {
+    begin() {
+      inflight++
+      let ended = false
+      return () => {
+        if (ended) return
+        ended = true
+        inflight--
+        if (inflight === 0) onIdle?.()
+      }
+    },
+  }
+  const h2c = http2.createServer({})
+  h2c.on('stream', h2StreamHandler('http', fetch, streamHooks))
   h2c.setTimeout(IDLE_SOCKET_MS) // idle HTTP/2 sessions are closed too
   trackSessions(h2c)
   const urls: string[] = []
@@ -135,6 +150,10 @@ export async function startNodeListeners(
         },
         track(listenerFor('https')),
       )
+      // The request handler above serves HTTP/1.1 over TLS; adding it made node:http2 route h2
+      // streams to its compatibility layer too: serve those from raw streams instead.
+      secure.removeAllListeners('stream')
+      secure.on('stream', h2StreamHandler('https', fetch, streamHooks))
       trackSessions(secure)
       // HTTP/1.1 over TLS (allowHTTP1) gets the same head limits; Node reads them on 'listening'.
       Object.assign(secure, h1Timeouts)

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { GatewayError } from '../../core/errors.ts'
 import { definePlugin } from '../../core/plugin.ts'
 import { pathAndQueryOf } from '../../core/request.ts'
+import { jsonResponse } from '../../core/response.ts'
 
 const schema = z.strictObject({
   max_body_size: z
@@ -33,7 +34,7 @@ export const echo = definePlugin({
       }
       const target = pathAndQueryOf(c.req.url)
       const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : ''
-      return c.json({
+      return jsonResponse({
         method: c.req.method,
         path: c.req.path,
         query: Object.fromEntries(new URLSearchParams(query)),

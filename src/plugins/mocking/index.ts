@@ -11,6 +11,7 @@
 import { z } from 'zod'
 import { settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
+import { responseFromRecord } from '../../core/response.ts'
 
 const schema = z
   .strictObject({
@@ -37,7 +38,8 @@ export const mocking = definePlugin({
     const nullBody = config.status === 204 || config.status === 205 || config.status === 304
     return async function mockingHandler() {
       if (config.delay > 0) await new Promise((resolve) => setTimeout(resolve, config.delay))
-      return new Response(nullBody ? null : bytes, { status: config.status, headers })
+      // A fresh header record per response: plugins may edit it (core/response.ts).
+      return responseFromRecord(nullBody ? null : bytes, { status: config.status, headers: { ...headers } })
     }
   },
 })
