@@ -427,4 +427,35 @@ body = "never"
     assert.equal(await gateway.stop('SIGTERM'), 0)
     assert.ok(Date.now() - started < 4000, `shutdown took ${Date.now() - started} ms`)
   })
+
+  test('an :authority that would spill into the path is never routed', {
+    skip:
+      TARGET === 'bun' || TARGET === 'binary'
+        ? "reason: Bun.serve (1.4.5) accepts '/' in :authority and builds the URL from it; the path reached is one a client can send in :path anyway"
+        : false,
+  }, async () => {
+    const gateway = await startGateway(`
+[server]
+listen = ["127.0.0.1:0"]
+[[routes]]
+uri = "/mock"
+[routes.plugins.mocking]
+body = "mocked"
+`)
+    const other = h2connect(gateway.url)
+    other.on('error', () => {})
+    try {
+      // 400 from the gateway, or a reset from the HTTP/2 layer itself (nghttp2 checks :authority).
+      const spilled = await h2request(other, '/mock', {
+        headers: { ':authority': 'evil.example/admin' },
+      }).then(
+        (r) => r.status,
+        () => 'reset',
+      )
+      assert.ok(spilled === 400 || spilled === 'reset', `got ${spilled}`)
+    } finally {
+      other.destroy()
+      await gateway.stop()
+    }
+  })
 })

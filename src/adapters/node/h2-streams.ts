@@ -131,6 +131,9 @@ function requestBody(stream: ServerHttp2Stream): ReadableStream<Uint8Array> {
   )
 }
 
+/** host[:port]: a registered name or IPv4 address, or an IPv6 literal in brackets. */
+const AUTHORITY = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+
 export interface StreamHooks {
   /** A request starts; the returned function is called once when its stream closes. */
   begin(): () => void
@@ -145,13 +148,15 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
     const method = headers[':method'] ?? 'GET'
     const path = headers[':path']
     const authority = headers[':authority'] ?? headers.host
+    // The URL is assembled from these two: an authority with '/', '@', '?'... would move part of
+    // it into the path the router sees.
     if (
       typeof path !== 'string' ||
       !path.startsWith('/') ||
       typeof authority !== 'string' ||
-      authority === ''
+      !AUTHORITY.test(authority)
     ) {
-      void write(stream, errorResponse('BAD_REQUEST', 'a request needs :path and :authority'), method)
+      void write(stream, errorResponse('BAD_REQUEST', 'a request needs a valid :path and :authority'), method)
       return
     }
     const request = new H2Request(`${scheme}://${authority}${path}`, method, rawHeaders, stream)
