@@ -30,7 +30,7 @@ export function hopByHopFilter(connection: string | null | undefined): HopFilter
   if (!connection) return isAlwaysHopByHop
   // The usual values name nothing beyond the fixed set ("close" names no header).
   const lower = connection.toLowerCase()
-  if (lower === 'keep-alive' || lower === 'close' || lower === ',keep-alive' || lower === ',close') {
+  if (lower === 'keep-alive' || lower === 'close') {
     return isAlwaysHopByHop
   }
   const named = new Set<string>()
@@ -42,6 +42,10 @@ export function hopByHopFilter(connection: string | null | undefined): HopFilter
 }
 
 const isAlwaysHopByHop: HopFilter = (name) => HOP_BY_HOP.has(name)
+
+/** Repeated Connection fields as one list ("a" + "b" -> "a,b"). */
+const joinValue = (list: string, value: string | undefined): string =>
+  list === '' ? (value ?? '') : `${list},${value}`
 
 /** Copies `source` without hop-by-hop headers, as a plain record (cheaper than Headers). */
 export function endToEndRecord(source: Headers, drop?: ReadonlySet<string>): Record<string, string> {
@@ -67,7 +71,8 @@ export function endToEndRequestFromRaw(
   let connection = ''
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string
-    if (name.length === 10 && name.toLowerCase() === 'connection') connection += `,${raw[i + 1]}`
+    if (name.length === 10 && name.toLowerCase() === 'connection')
+      connection = joinValue(connection, raw[i + 1])
   }
   const isHop = hopByHopFilter(connection)
   // No prototype: a header named `constructor` or `__proto__` is just a header.
@@ -103,7 +108,7 @@ export function endToEndFromRaw(
   if (connection === undefined) {
     connection = ''
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      if ((raw[i] as string).toLowerCase() === 'connection') connection += `,${raw[i + 1]}`
+      if ((raw[i] as string).toLowerCase() === 'connection') connection = joinValue(connection, raw[i + 1])
     }
   }
   const isHop = hopByHopFilter(connection)
