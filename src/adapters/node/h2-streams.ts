@@ -15,6 +15,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import { errorResponse } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
+import { clientGoneOf } from './client-gone.ts'
 
 /** The parts of a Request the gateway core and Hono read, cheaply; the rest from a real Request. */
 class H2Request {
@@ -165,13 +166,7 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
       scheme,
       httpVersion: '2',
       rawHeaders: () => rawHeaders,
-      onClientGone(listener) {
-        const onClose = () => {
-          if (!stream.writableFinished) listener()
-        }
-        stream.once('close', onClose)
-        return () => stream.off('close', onClose)
-      },
+      onClientGone: clientGoneOf(stream),
     })
     Promise.resolve(answer)
       .then((response) => write(stream, response, method))

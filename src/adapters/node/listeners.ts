@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
-import http, { ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
+import http, { type ServerResponse } from 'node:http'
+import type { Http2Session } from 'node:http2'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { resolve } from 'node:path'
@@ -16,14 +16,12 @@ import { getRequestListener } from '@hono/node-server'
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
+import { clientGoneOf } from './client-gone.ts'
 import { h2StreamHandler } from './h2-streams.ts'
 import { sniffProtocol } from './sniff.ts'
 
 /** A connection (HTTP/1.1 socket or HTTP/2 session) silent this long is closed. */
 const IDLE_SOCKET_MS = 120_000
-
-type AnyRequest = IncomingMessage | Http2ServerRequest
-type AnyResponse = ServerResponse | Http2ServerResponse
 
 export async function startNodeListeners(
   server: GatewayConfig['server'],
@@ -39,40 +37,45 @@ export async function startNodeListeners(
   /** Plain HTTP/1.1 connections (after sniffing): the ones drain can close when idle. */
   const h1Sockets = new Set<net.Socket>()
 
+  /** Counts a request in flight until the returned function runs (once) or drain gives up. */
+  const beginRequest = () => {
+    inflight++
+    let ended = false
+    return () => {
+      if (ended) return
+      ended = true
+      inflight--
+      if (inflight === 0) onIdle?.()
+    }
+  }
+
+  // HTTP/1.1 only (plain, and over TLS with allowHTTP1): HTTP/2 is served from raw streams.
   const listenerFor = (scheme: 'http' | 'https') =>
     getRequestListener((request, env) => {
-      const incoming = env.incoming as AnyRequest
-      const outgoing = env.outgoing as AnyResponse
+      const incoming = env.incoming as IncomingMessage
       return fetch(request, {
         remoteAddress: incoming.socket?.remoteAddress ?? '',
         scheme,
-        httpVersion: incoming.httpVersion === '2.0' ? '2' : '1.1',
+        httpVersion: '1.1',
         rawHeaders: () => incoming.rawHeaders,
-        onClientGone(listener) {
-          const onClose = () => {
-            if (!outgoing.writableFinished) listener()
-          }
-          outgoing.once('close', onClose)
-          return () => outgoing.off('close', onClose)
-        },
+        onClientGone: clientGoneOf(env.outgoing as ServerResponse),
       })
     })
 
   const busy = new Set<net.Socket>()
-  const responses = new Set<AnyResponse>()
-  const track = (listener: (req: AnyRequest, res: AnyResponse) => Promise<void>) => {
-    return (req: AnyRequest, res: AnyResponse) => {
-      inflight++
+  const responses = new Set<ServerResponse>()
+  const track = (listener: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const end = beginRequest()
       responses.add(res)
-      const socket = res instanceof ServerResponse ? res.socket : null
+      const socket = res.socket
       if (socket) busy.add(socket)
       res.once('close', () => {
-        inflight--
         responses.delete(res)
         if (socket) busy.delete(socket)
-        if (inflight === 0) onIdle?.()
+        end()
       })
-      if (draining && res instanceof ServerResponse) res.shouldKeepAlive = false
+      if (draining) res.shouldKeepAlive = false
       // A response Node refuses to write must cost one stream, never the process.
       listener(req, res).catch(() => res.destroy())
     }
@@ -104,18 +107,7 @@ export async function startNodeListeners(
   h1.emit('listening')
   h1.timeout = IDLE_SOCKET_MS
   // HTTP/2 from raw streams, not the compatibility layer (h2-streams.ts); HTTP/1.1 as above.
-  const streamHooks = {
-    begin() {
-      inflight++
-      let ended = false
-      return () => {
-        if (ended) return
-        ended = true
-        inflight--
-        if (inflight === 0) onIdle?.()
-      }
-    },
-  }
+  const streamHooks = { begin: beginRequest }
   const h2c = http2.createServer({})
   h2c.on('stream', h2StreamHandler('http', fetch, streamHooks))
   h2c.setTimeout(IDLE_SOCKET_MS) // idle HTTP/2 sessions are closed too
@@ -148,7 +140,12 @@ export async function startNodeListeners(
           key: readPem(configDir, tls.key, 'key'),
           allowHTTP1: true,
         },
-        track(listenerFor('https')),
+        // Only HTTP/1.1 requests arrive here (h2 streams are rerouted below), so they are
+        // IncomingMessage/ServerResponse, whatever node:http2's types say.
+        track(listenerFor('https')) as unknown as (
+          req: http2.Http2ServerRequest,
+          res: http2.Http2ServerResponse,
+        ) => void,
       )
       // The request handler above serves HTTP/1.1 over TLS; adding it made node:http2 route h2
       // streams to its compatibility layer too: serve those from raw streams instead.
@@ -178,7 +175,7 @@ export async function startNodeListeners(
       // HTTP/1.1: responses still to come say `Connection: close`; idle keep-alive connections
       // are closed now (closeIdleConnections() needs a listening server, and ours is not).
       for (const res of responses) {
-        if (res instanceof ServerResponse && !res.headersSent) res.shouldKeepAlive = false
+        if (!res.headersSent) res.shouldKeepAlive = false
       }
       for (const socket of h1Sockets) {
         if (!busy.has(socket)) socket.end()
