@@ -865,20 +865,7 @@ describe('bodyDecoder: chunked', () => {
       '5\n',
       '5\r5\r\n',
     ]) {
-      assert.throws(
-        () => bodyDecoder(chunked, () => {}).push(bytes(line)),
-        isProtocolError,
-        JSON.stringify(line),
-      )
-      // The same when the size line arrives one byte at a time.
-      assert.throws(
-        () => {
-          const decoder = bodyDecoder(chunked, () => {})
-          for (const b of oneByteAtATime(bytes(line))) decoder.push(b)
-        },
-        isProtocolError,
-        JSON.stringify(line),
-      )
+      assertChunkedRejects(line)
     }
   })
 
@@ -904,19 +891,7 @@ describe('bodyDecoder: chunked', () => {
       '3\r\nabcXY0\r\n\r\n',
       '1\r\na\n\r1\r\nb\r\n0\r\n\r\n',
     ]) {
-      assert.throws(
-        () => bodyDecoder(chunked, () => {}).push(bytes(text)),
-        isProtocolError,
-        JSON.stringify(text),
-      )
-      assert.throws(
-        () => {
-          const decoder = bodyDecoder(chunked, () => {})
-          for (const b of oneByteAtATime(bytes(text))) decoder.push(b)
-        },
-        isProtocolError,
-        JSON.stringify(text),
-      )
+      assertChunkedRejects(text)
     }
   })
 
@@ -959,3 +934,18 @@ describe('bodyDecoder: until close and none', () => {
     assert.equal(decoder.end(), false)
   })
 })
+
+const CHUNKED: Framing = { kind: 'chunked' }
+
+/** A chunked decoder rejects `text`, in one push and when it arrives one byte at a time. */
+function assertChunkedRejects(text: string): void {
+  assert.throws(() => bodyDecoder(CHUNKED, () => {}).push(bytes(text)), isProtocolError, JSON.stringify(text))
+  assert.throws(
+    () => {
+      const decoder = bodyDecoder(CHUNKED, () => {})
+      for (const b of oneByteAtATime(bytes(text))) decoder.push(b)
+    },
+    isProtocolError,
+    JSON.stringify(text),
+  )
+}

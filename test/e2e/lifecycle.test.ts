@@ -306,27 +306,10 @@ body = "fast enough"
       const { hostname, port } = new URL(gateway.url)
       // A well-behaved request on the same gateway still works.
       assert.equal(await (await fetch(`${gateway.url}/`)).text(), 'fast enough')
-      const socket = net.connect(Number(port), hostname)
-      const received: Buffer[] = []
-      socket.on('data', (chunk: Buffer) => received.push(chunk))
-      const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now())))
-      socket.on('error', () => {})
-      await new Promise<void>((done) => socket.once('connect', () => done()))
-      const started = Date.now()
-      socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
-      // One header byte every 100 ms: never idle, never done.
-      const trickle = setInterval(() => {
-        if (!socket.destroyed) socket.write('X')
-      }, 100)
-      const closedAt = await Promise.race([
-        closed,
-        new Promise<number>((done) => setTimeout(() => done(-1), 5000)),
-      ])
-      clearInterval(trickle)
-      socket.destroy()
-      assert.notEqual(closedAt, -1, 'the gateway must close a connection whose head never ends')
-      assert.ok(closedAt - started >= 350, `closed after ${closedAt - started} ms, before the header timeout`)
-      assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /)
+      const slow = await trickleHead(net.connect(Number(port), hostname), 'connect')
+      assert.notEqual(slow.closedAfter, -1, 'the gateway must close a connection whose head never ends')
+      assert.ok(slow.closedAfter >= 350, `closed after ${slow.closedAfter} ms, before the header timeout`)
+      assert.match(slow.received, /^HTTP\/1\.1 408 /)
     } finally {
       await gateway.stop()
     }
@@ -364,25 +347,10 @@ body = "fast enough"
         rejectUnauthorized: false,
         ALPNProtocols: ['http/1.1'],
       })
-      const received: Buffer[] = []
-      socket.on('data', (chunk: Buffer) => received.push(chunk))
-      const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now())))
-      socket.on('error', () => {})
-      await new Promise<void>((done) => socket.once('secureConnect', () => done()))
-      const started = Date.now()
-      socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
-      const trickle = setInterval(() => {
-        if (!socket.destroyed) socket.write('X')
-      }, 100)
-      const closedAt = await Promise.race([
-        closed,
-        new Promise<number>((done) => setTimeout(() => done(-1), 5000)),
-      ])
-      clearInterval(trickle)
-      socket.destroy()
-      assert.notEqual(closedAt, -1, 'the gateway must close a TLS connection whose head never ends')
-      assert.ok(closedAt - started >= 350, `closed after ${closedAt - started} ms, before the header timeout`)
-      assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /)
+      const slow = await trickleHead(socket, 'secureConnect')
+      assert.notEqual(slow.closedAfter, -1, 'the gateway must close a TLS connection whose head never ends')
+      assert.ok(slow.closedAfter >= 350, `closed after ${slow.closedAfter} ms, before the header timeout`)
+      assert.match(slow.received, /^HTTP\/1\.1 408 /)
     } finally {
       await gateway.stop()
     }
@@ -459,3 +427,34 @@ body = "mocked"
     }
   })
 })
+
+/**
+ * Sends a request head one byte per 100 ms, never finishing it; resolves when the gateway closes
+ * the connection (ms after the first byte; -1 if still open after 5 s) with what it answered.
+ */
+async function trickleHead(
+  socket: net.Socket,
+  ready: 'connect' | 'secureConnect',
+): Promise<{ closedAfter: number; received: string }> {
+  const received: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => received.push(chunk))
+  const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now())))
+  socket.on('error', () => {})
+  await new Promise<void>((done) => socket.once(ready, () => done()))
+  const started = Date.now()
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+  // One header byte every 100 ms: never idle, never done.
+  const trickle = setInterval(() => {
+    if (!socket.destroyed) socket.write('X')
+  }, 100)
+  const closedAt = await Promise.race([
+    closed,
+    new Promise<number>((done) => setTimeout(() => done(-1), 5000)),
+  ])
+  clearInterval(trickle)
+  socket.destroy()
+  return {
+    closedAfter: closedAt === -1 ? -1 : closedAt - started,
+    received: Buffer.concat(received).toString('latin1'),
+  }
+}
