@@ -424,3 +424,34 @@ summarize_key() {
   # shellcheck disable=SC2086
   if [[ -n ${CONNS[$key]:-} ]]; then MED_CONNS[$key]=$(median ${CONNS[$key]}); else MED_CONNS[$key]="-"; fi
 }
+
+# The report's error section, from the caller's ERRS (key -> lines), keys in the order given.
+# Keys are "a|b|c"; each line is listed as "- a b c LINE".
+report_errors() {
+  local key line any=0
+  for key in "$@"; do [[ -n ${ERRS[$key]:-} ]] && any=1; done
+  if [[ $any == 1 ]]; then
+    echo "Errors reported by the load generators (any failed request through Sluice is a bug):"
+    echo
+    for key in "$@"; do
+      [[ -n ${ERRS[$key]:-} ]] || continue
+      while IFS= read -r line; do [[ -n $line ]] && echo "- ${key//|/ } $line"; done <<<"${ERRS[$key]}"
+    done
+  else
+    echo "Errors: none (warm-up and measured runs: no non-2xx responses, no socket errors, no failed h2 streams)."
+  fi
+}
+
+# What a process wrote on stderr besides the lines it is expected to write, by count: worth a look.
+# report_stderr LABEL FILE EXPECTED_ERE
+report_stderr() {
+  local n
+  [[ -f $2 ]] || return 0
+  n=$(grep -vEc "$3" "$2" || true)
+  if [[ ${n:-0} != 0 ]]; then
+    echo
+    echo "$1 logged $n other line(s) on stderr during the runs (count, line):"
+    echo
+    grep -vE "$3" "$2" | sort | uniq -c | sort -rn | head -10 | sed 's/^ */    /'
+  fi
+}

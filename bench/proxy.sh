@@ -562,28 +562,12 @@ main() {
       echo "- $name $scenario $proto: ${RPS[$key]% }"
     done
     echo
-    if [[ $any == 1 ]]; then
-      echo "Errors reported by the load generators (any failed request through Sluice is a bug):"
-      echo
-      for key in "${cells[@]}"; do
-        [[ -n ${ERRS[$key]:-} ]] || continue
-        while IFS= read -r line; do [[ -n $line ]] && echo "- ${key//|/ } $line"; done <<<"${ERRS[$key]}"
-      done
-    else
-      echo "Errors: none (warm-up and measured runs: no non-2xx responses, no socket errors, no failed h2 streams)."
-    fi
+    report_errors "${cells[@]}"
     # Anything the processes logged on stderr besides their start-up line is worth a look.
     # (Read before clean-up, so the shutdown lines are not in it.)
     local f
     for f in "$TMP"/*.stderr; do
-      [[ -f $f ]] || continue
-      n=$(grep -vc 'listening on' "$f" || true)
-      if [[ ${n:-0} != 0 ]]; then
-        echo
-        echo "Process $(basename "$f" .stderr) logged $n other line(s) on stderr during the runs (count, line):"
-        echo
-        grep -v 'listening on' "$f" | sort | uniq -c | sort -rn | head -10 | sed 's/^ */    /'
-      fi
+      report_stderr "Process $(basename "$f" .stderr)" "$f" 'listening on'
     done
   } >"$report"
   cat "$report"

@@ -305,16 +305,8 @@ main() {
       echo "streams, no rejected reload)."
     fi
     # Anything the gateways logged on stderr besides start-up and reload lines is worth a look.
-    local f c
     for name in "${NAMES[@]}"; do
-      f="$TMP/$name.stderr"
-      c=$(grep -vEc 'listening on|config reloaded' "$f" || true)
-      if [[ ${c:-0} != 0 ]]; then
-        echo
-        echo "Contender $name logged $c other line(s) on stderr during the runs (count, line):"
-        echo
-        grep -vE 'listening on|config reloaded' "$f" | sort | uniq -c | sort -rn | head -10 | sed 's/^ */    /'
-      fi
+      report_stderr "Contender $name" "$TMP/$name.stderr" 'listening on|config reloaded'
     done
   } >"$report"
   cat "$report"

@@ -367,34 +367,17 @@ main() {
       done
       echo
     fi
-    local any=0
-    for key in "${!ERRS[@]}"; do [[ -n ${ERRS[$key]} ]] && any=1; done
-    if [[ $any == 1 ]]; then
-      echo "Errors reported by the load generators (any failed request through Sluice is a bug):"
-      echo
-      for key in "${combos[@]}"; do
-        [[ -n ${ERRS[$key]:-} ]] || continue
-        while IFS= read -r line; do [[ -n $line ]] && echo "- ${key//|/ } $line"; done <<<"${ERRS[$key]}"
-      done
-    else
-      echo "Errors: none (warm-up and measured runs: no non-2xx responses, no socket errors, no failed h2 streams)."
-    fi
+    report_errors "${combos[@]}"
     # Anything the gateways logged on stderr besides their start-up line is worth a look.
-    local f
     for target in "${TARGETS[@]}"; do
-      f="$TMP/$target.stderr"
-      n=$(grep -vc 'listening on' "$f" || true)
-      if [[ ${n:-0} != 0 ]]; then
-        echo
-        echo "Target $target logged $n other line(s) on stderr during the runs (count, line):"
-        echo
-        grep -v 'listening on' "$f" | sort | uniq -c | sort -rn | head -10 | sed 's/^ */    /'
-      fi
+      report_stderr "Target $target" "$TMP/$target.stderr" 'listening on'
     done
   } >"$report"
   cat "$report"
   now_us finished
   log "written to $report in $(((finished - started) / 1000000)) s"
+  local any=0
+  for key in "${!ERRS[@]}"; do [[ -n ${ERRS[$key]} ]] && any=1; done
   if ((${#FAILED[@]})) || [[ $any == 1 || " ${STARTUP[*]} " == *" fail "* ]]; then
     BENCH_KEEP=1 # lib.sh's clean-up keeps $TMP: configs and raw output for the repro
     log "failures through Sluice: see the report; raw output kept"
