@@ -14,6 +14,10 @@ export const ErrorCodes = {
   CLIENT_CLOSED: { code: 'SLUICE_E_CLIENT_CLOSED', status: 499 },
   REQUEST_TIMEOUT: { code: 'SLUICE_E_REQUEST_TIMEOUT', status: 408 },
   BODY_TOO_LARGE: { code: 'SLUICE_E_BODY_TOO_LARGE', status: 413 },
+  EXPECTATION_FAILED: { code: 'SLUICE_E_EXPECTATION_FAILED', status: 417 },
+  HEADERS_TOO_LARGE: { code: 'SLUICE_E_HEADERS_TOO_LARGE', status: 431 },
+  NOT_IMPLEMENTED: { code: 'SLUICE_E_NOT_IMPLEMENTED', status: 501 },
+  VERSION_NOT_SUPPORTED: { code: 'SLUICE_E_VERSION_NOT_SUPPORTED', status: 505 },
   UPSTREAM_CONNECT: { code: 'SLUICE_E_UPSTREAM_CONNECT', status: 502 },
   UPSTREAM_RESET: { code: 'SLUICE_E_UPSTREAM_RESET', status: 502 },
   UPSTREAM_UNAVAILABLE: { code: 'SLUICE_E_UPSTREAM_UNAVAILABLE', status: 503 },
@@ -54,6 +58,10 @@ export class GatewayError extends Error {
 }
 
 export function errorResponse(kind: ErrorKind, message: string, headers?: Record<string, string>): Response {
-  const { code, status } = ErrorCodes[kind]
-  return jsonResponse({ error: { code, message } }, status, headers)
+  return jsonResponse(errorBody(kind, message), ErrorCodes[kind].status, headers)
+}
+
+/** The JSON body of an error answer (for adapters that answer before any Response exists). */
+export function errorBody(kind: ErrorKind, message: string): { error: { code: string; message: string } } {
+  return { error: { code: ErrorCodes[kind].code, message } }
 }

@@ -5,9 +5,7 @@
  * answering 100 bytes: 20.5 us of CPU per request through the compatibility layer, 14 us from
  * raw streams (docs/performance.md).
  *
- * The gateway core gets a small Request stand-in (`H2Request`): url, method and headers are
- * read directly; anything else (the body, text(), signal...) goes to a real Request built on
- * first use. Responses the socket client built expose their header record and body bytes
+ * The gateway core gets a Request stand-in (lazy-request.ts). Responses the socket client built expose their header record and body bytes
  * (core/response.ts), so the common proxied answer is written without materialising anything.
  */
 import type http2 from 'node:http2'
@@ -16,83 +14,8 @@ import { errorResponse } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
 import { clientGoneOf } from './client-gone.ts'
-
-/** The parts of a Request the gateway core and Hono read, cheaply; the rest from a real Request. */
-class H2Request {
-  readonly url: string
-  readonly method: string
-  readonly #rawHeaders: readonly string[]
-  readonly #stream: ServerHttp2Stream
-  #headers: Headers | undefined
-  #real: Request | undefined
-
-  constructor(url: string, method: string, rawHeaders: readonly string[], stream: ServerHttp2Stream) {
-    this.url = url
-    this.method = method
-    this.#rawHeaders = rawHeaders
-    this.#stream = stream
-  }
-
-  get headers(): Headers {
-    if (!this.#headers) {
-      const headers = new Headers()
-      const raw = this.#rawHeaders
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        const name = raw[i] as string
-        if (name.charCodeAt(0) !== 58 /* ':' */) headers.append(name, raw[i + 1] as string)
-      }
-      this.#headers = headers
-    }
-    return this.#headers
-  }
-
-  /** Whether anything asked for the body (if not, it is drained once the response is out). */
-  get bodyRequested(): boolean {
-    return this.#real !== undefined
-  }
-
-  /** A real Request over the same stream, made once (bodies, signal, anything unusual). */
-  real(): Request {
-    if (!this.#real) {
-      const hasBody = this.method !== 'GET' && this.method !== 'HEAD'
-      this.#real = new Request(this.url, {
-        method: this.method,
-        headers: this.headers,
-        body: hasBody ? requestBody(this.#stream) : null,
-        ...(hasBody ? { duplex: 'half' } : {}),
-      } as RequestInit)
-    }
-    return this.#real
-  }
-
-  get body(): ReadableStream<Uint8Array> | null {
-    return this.real().body
-  }
-  get bodyUsed(): boolean {
-    return this.#real?.bodyUsed ?? false
-  }
-  get signal(): AbortSignal {
-    return this.real().signal
-  }
-  text(): Promise<string> {
-    return this.real().text()
-  }
-  json(): Promise<unknown> {
-    return this.real().json()
-  }
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.real().arrayBuffer()
-  }
-  blob(): Promise<Blob> {
-    return this.real().blob()
-  }
-  formData(): Promise<FormData> {
-    return this.real().formData()
-  }
-  clone(): Request {
-    return this.real().clone()
-  }
-}
+import { LazyRequest } from './lazy-request.ts'
+import { isValidAuthority, requestUrl } from './request-target.ts'
 
 /**
  * The request body as a web stream, with backpressure (the h2 stream pauses while the consumer
@@ -132,9 +55,6 @@ function requestBody(stream: ServerHttp2Stream): ReadableStream<Uint8Array> {
   )
 }
 
-/** host[:port]: a registered name or IPv4 address, or an IPv6 literal in brackets. */
-const AUTHORITY = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
-
 export interface StreamHooks {
   /** A request starts; the returned function is called once when its stream closes. */
   begin(): () => void
@@ -150,17 +70,19 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
     const path = headers[':path']
     const authority = headers[':authority'] ?? headers.host
     // The URL is assembled from these two: an authority with '/', '@', '?'... would move part of
-    // it into the path the router sees.
-    if (
-      typeof path !== 'string' ||
-      !path.startsWith('/') ||
-      typeof authority !== 'string' ||
-      !AUTHORITY.test(authority)
-    ) {
+    // it into the path the router sees. Dot segments are resolved as for HTTP/1.1.
+    const url =
+      typeof path === 'string' &&
+      path.startsWith('/') &&
+      typeof authority === 'string' &&
+      isValidAuthority(authority)
+        ? requestUrl(scheme, authority, path)
+        : undefined
+    if (url === undefined) {
       void write(stream, errorResponse('BAD_REQUEST', 'a request needs a valid :path and :authority'), method)
       return
     }
-    const request = new H2Request(`${scheme}://${authority}${path}`, method, rawHeaders, stream)
+    const request = new LazyRequest(url, method, rawHeaders, () => requestBody(stream))
     const answer = fetch(request as unknown as Request, {
       remoteAddress: stream.session?.socket?.remoteAddress ?? '',
       scheme,

@@ -1,27 +1,28 @@
 /**
  * @module
  * Node listeners: every `[server] listen` address serves HTTP/1.1 and h2c on one port (see
- * sniff.ts); every `[[server.tls]]` address serves TLS with ALPN h2 and http/1.1. Tracks
- * requests in flight so shutdown can drain them.
+ * sniff.ts); every `[[server.tls]]` address serves TLS with ALPN h2 and http/1.1. HTTP/1.1 is
+ * served from the socket (h1-connection.ts), HTTP/2 from raw streams (h2-streams.ts): neither
+ * goes through node:http's server or @hono/node-server. Tracks requests in flight so shutdown
+ * can drain them.
  */
 import { readFileSync } from 'node:fs'
-import type { IncomingMessage } from 'node:http'
-import http, { type ServerResponse } from 'node:http'
 import type { Http2Session } from 'node:http2'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { resolve } from 'node:path'
-import type { TLSSocket } from 'node:tls'
-import { getRequestListener } from '@hono/node-server'
+import tls, { type TLSSocket } from 'node:tls'
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
-import { clientGoneOf } from './client-gone.ts'
+import { H1Connection, type H1Options } from './h1-connection.ts'
 import { h2StreamHandler } from './h2-streams.ts'
 import { sniffProtocol } from './sniff.ts'
 
 /** A connection (HTTP/1.1 socket or HTTP/2 session) silent this long is closed. */
 const IDLE_SOCKET_MS = 120_000
+/** An HTTP/1.1 connection with no request for this long is closed (node:http's keepAliveTimeout). */
+const KEEP_ALIVE_MS = 5_000
 
 export async function startNodeListeners(
   server: GatewayConfig['server'],
@@ -34,8 +35,7 @@ export async function startNodeListeners(
   const sockets = new Set<net.Socket>()
   const sessions = new Set<Http2Session>()
   const listening: net.Server[] = []
-  /** Plain HTTP/1.1 connections (after sniffing): the ones drain can close when idle. */
-  const h1Sockets = new Set<net.Socket>()
+  const h1Connections = new Set<H1Connection>()
 
   /** Counts a request in flight until the returned function runs (once) or drain gives up. */
   const beginRequest = () => {
@@ -49,38 +49,39 @@ export async function startNodeListeners(
     }
   }
 
-  // HTTP/1.1 only (plain, and over TLS with allowHTTP1): HTTP/2 is served from raw streams.
-  const listenerFor = (scheme: 'http' | 'https') =>
-    getRequestListener((request, env) => {
-      const incoming = env.incoming as IncomingMessage
-      return fetch(request, {
-        remoteAddress: incoming.socket?.remoteAddress ?? '',
-        scheme,
-        httpVersion: '1.1',
-        rawHeaders: () => incoming.rawHeaders,
-        onClientGone: clientGoneOf(env.outgoing as ServerResponse),
-      })
-    })
-
-  const busy = new Set<net.Socket>()
-  const responses = new Set<ServerResponse>()
-  const track = (listener: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
-    return (req: IncomingMessage, res: ServerResponse) => {
-      const end = beginRequest()
-      responses.add(res)
-      const socket = res.socket
-      if (socket) busy.add(socket)
-      res.once('close', () => {
-        responses.delete(res)
-        if (socket) busy.delete(socket)
-        end()
-      })
-      if (draining) res.shouldKeepAlive = false
-      // A response Node refuses to write must cost one stream, never the process.
-      listener(req, res).catch(() => res.destroy())
-    }
+  const h1Options = (scheme: 'http' | 'https'): H1Options => ({
+    scheme,
+    fetch,
+    begin: beginRequest,
+    draining: () => draining,
+  })
+  const plainH1 = h1Options('http')
+  const secureH1 = h1Options('https')
+  const serveH1 = (socket: net.Socket, options: H1Options) => {
+    const connection = new H1Connection(socket, options)
+    h1Connections.add(connection)
+    socket.once('close', () => h1Connections.delete(connection))
+    // Bounds a client that stops reading a response, or goes silent mid-body.
+    socket.setTimeout(IDLE_SOCKET_MS, () => socket.destroy())
   }
-  const trackSessions = (h2: http2.Http2Server | http2.Http2SecureServer) => {
+  // One sweep for every HTTP/1.1 connection instead of a timer per request (as node:http does):
+  // heads that take longer than header_timeout get 408 (slow-loris), idle keep-alive
+  // connections close after KEEP_ALIVE_MS.
+  const headersTimeout = server.header_timeout
+  const sweepEvery = Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4)))
+  const sweeper = setInterval(() => {
+    const now = performance.now()
+    for (const connection of h1Connections) {
+      if (connection.headStartedAt !== 0 && now - connection.headStartedAt > headersTimeout) {
+        connection.timeOutHead()
+      } else if (connection.idleSince !== 0 && now - connection.idleSince > KEEP_ALIVE_MS) {
+        connection.socket.destroy()
+      }
+    }
+  }, sweepEvery)
+  sweeper.unref()
+
+  const trackSessions = (h2: http2.Http2Server) => {
     h2.on('session', (session: Http2Session) => {
       sessions.add(session)
       session.once('close', () => sessions.delete(session))
@@ -92,26 +93,18 @@ export async function startNodeListeners(
     socket.once('close', () => sockets.delete(socket))
   }
 
-  const plain = track(listenerFor('http'))
-  const headersTimeout = server.header_timeout
-  const h1Timeouts = {
-    headersTimeout,
-    requestTimeout: Math.max(300_000, headersTimeout),
-    // How often Node looks for connections past those limits (a slow client waits at most this much more).
-    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
-  }
-  const h1 = http.createServer(h1Timeouts, plain)
-  // Sockets are handed over with emit('connection') after sniffing, never through listen(); Node
-  // starts its headersTimeout/requestTimeout checks on 'listening', so start them the same way
-  // (otherwise a slow-loris client is bounded only by the idle timeout below).
-  h1.emit('listening')
-  h1.timeout = IDLE_SOCKET_MS
-  // HTTP/2 from raw streams, not the compatibility layer (h2-streams.ts); HTTP/1.1 as above.
+  // HTTP/2 from raw streams, not the compatibility layer (h2-streams.ts); one session server per
+  // scheme: TLS sockets that negotiated h2 are handed to the second one.
   const streamHooks = { begin: beginRequest }
-  const h2c = http2.createServer({})
-  h2c.on('stream', h2StreamHandler('http', fetch, streamHooks))
-  h2c.setTimeout(IDLE_SOCKET_MS) // idle HTTP/2 sessions are closed too
-  trackSessions(h2c)
+  const h2Server = (scheme: 'http' | 'https') => {
+    const h2 = http2.createServer({})
+    h2.on('stream', h2StreamHandler(scheme, fetch, streamHooks))
+    h2.setTimeout(IDLE_SOCKET_MS) // idle HTTP/2 sessions are closed too
+    trackSessions(h2)
+    return h2
+  }
+  const h2c = h2Server('http')
+  const h2OverTls = server.tls.length > 0 ? h2Server('https') : undefined
   const urls: string[] = []
 
   try {
@@ -121,47 +114,34 @@ export async function startNodeListeners(
         trackSocket(socket)
         sniffProtocol(socket, (protocol) => {
           if (protocol === 'h2c') h2c.emit('connection', socket)
-          else {
-            h1Sockets.add(socket)
-            socket.once('close', () => h1Sockets.delete(socket))
-            h1.emit('connection', socket)
-          }
+          else serveH1(socket, plainH1)
         })
       })
       const bound = await listen(tcp, host, port, address)
       listening.push(tcp)
       urls.push(`http://${formatHostPort({ host, port: bound })}`)
     }
-    for (const tls of server.tls) {
-      const { host, port } = parseHostPort(tls.listen, undefined)!
-      const secure = http2.createSecureServer(
-        {
-          cert: readPem(configDir, tls.cert, 'certificate'),
-          key: readPem(configDir, tls.key, 'key'),
-          allowHTTP1: true,
-        },
-        // Only HTTP/1.1 requests arrive here (h2 streams are rerouted below), so they are
-        // IncomingMessage/ServerResponse, whatever node:http2's types say.
-        track(listenerFor('https')) as unknown as (
-          req: http2.Http2ServerRequest,
-          res: http2.Http2ServerResponse,
-        ) => void,
-      )
-      // The request handler above serves HTTP/1.1 over TLS; adding it made node:http2 route h2
-      // streams to its compatibility layer too: serve those from raw streams instead.
-      secure.removeAllListeners('stream')
-      secure.on('stream', h2StreamHandler('https', fetch, streamHooks))
-      trackSessions(secure)
-      // HTTP/1.1 over TLS (allowHTTP1) gets the same head limits; Node reads them on 'listening'.
-      Object.assign(secure, h1Timeouts)
-      secure.setTimeout(IDLE_SOCKET_MS)
+    for (const tlsConfig of server.tls) {
+      const { host, port } = parseHostPort(tlsConfig.listen, undefined)!
+      const secure = tls.createServer({
+        cert: readPem(configDir, tlsConfig.cert, 'certificate'),
+        key: readPem(configDir, tlsConfig.key, 'key'),
+        ALPNProtocols: ['h2', 'http/1.1'],
+      })
       secure.on('connection', trackSocket)
-      secure.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true))
-      const bound = await listen(secure, host, port, tls.listen)
+      secure.on('secureConnection', (socket: TLSSocket) => {
+        socket.setNoDelay(true)
+        if (socket.alpnProtocol === 'h2') h2OverTls?.emit('connection', socket)
+        else serveH1(socket, secureH1) // http/1.1, or a client that offered no ALPN
+      })
+      // A failed handshake costs that connection only.
+      secure.on('tlsClientError', (_error, socket) => socket.destroy())
+      const bound = await listen(secure, host, port, tlsConfig.listen)
       listening.push(secure)
       urls.push(`https://${formatHostPort({ host, port: bound })}`)
     }
   } catch (error) {
+    clearInterval(sweeper)
     for (const s of listening) s.close()
     throw error
   }
@@ -172,13 +152,9 @@ export async function startNodeListeners(
       draining = true
       for (const s of listening) s.close()
       for (const session of sessions) session.close() // GOAWAY: streams in flight finish, no new ones
-      // HTTP/1.1: responses still to come say `Connection: close`; idle keep-alive connections
-      // are closed now (closeIdleConnections() needs a listening server, and ours is not).
-      for (const res of responses) {
-        if (!res.headersSent) res.shouldKeepAlive = false
-      }
-      for (const socket of h1Sockets) {
-        if (!busy.has(socket)) socket.end()
+      // HTTP/1.1: responses still to come say `Connection: close`; idle connections close now.
+      for (const connection of h1Connections) {
+        if (connection.idle) connection.socket.end()
       }
       if (inflight > 0) {
         await new Promise<void>((done) => {
@@ -189,6 +165,7 @@ export async function startNodeListeners(
           }
         })
       }
+      clearInterval(sweeper)
       for (const socket of sockets) socket.destroy()
       for (const session of sessions) session.destroy()
     },

@@ -1,0 +1,52 @@
+/**
+ * @module
+ * The request URL the gateway core sees, from the connection's scheme, the authority (Host or
+ * `:authority`) and the request target, checked so that nothing a client sends can move a part
+ * of one into another (an authority with '/' or '@' would change the path the router sees).
+ */
+
+/** host[:port]: a registered name or IPv4 address, or an IPv6 literal in brackets. */
+const AUTHORITY = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+
+export function isValidAuthority(authority: string): boolean {
+  return AUTHORITY.test(authority)
+}
+
+/** Paths that need no normalisation: URL-safe characters only and no dot segments. */
+const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/
+/** "." or ".." as a whole segment, percent-encoded dots included (WHATWG URL resolves those too). */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i
+
+/**
+ * `scheme://authority/target`, or undefined when the target is not a path ("/...") or an
+ * absolute http(s) URL, or has a backslash in its path. Targets with dot segments or unusual
+ * characters are normalised as WHATWG URL does (Bun and @hono/node-server do the same), so
+ * `/public/../admin` is routed as `/admin`.
+ */
+export function requestUrl(scheme: string, authority: string, target: string): string | undefined {
+  if (target.charCodeAt(0) === 47 /* '/' */) {
+    if (PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)) return `${scheme}://${authority}${target}`
+    const queryAt = target.indexOf('?')
+    const backslash = target.indexOf('\\')
+    if (backslash !== -1 && (queryAt === -1 || backslash < queryAt)) return undefined
+    // Concatenated, never resolved against a base: "//evil.example/x" must stay a path.
+    return parsed(`${scheme}://${authority}${target}`)?.href
+  }
+  const lower = target.slice(0, 8).toLowerCase()
+  if (lower.startsWith('http://') || lower.startsWith('https://')) {
+    // Absolute form (RFC 9112 3.2.2): its authority replaces Host; the scheme stays the connection's.
+    const url = parsed(target)
+    if (url === undefined) return undefined
+    if (url.username !== '' || url.password !== '' || !isValidAuthority(url.host)) return undefined
+    return `${scheme}://${url.host}${url.pathname}${url.search}`
+  }
+  return undefined
+}
+
+function parsed(text: string): URL | undefined {
+  try {
+    return new URL(text)
+  } catch {
+    return undefined
+  }
+}
