@@ -864,8 +864,27 @@ describe('bodyDecoder: chunked', () => {
       '12345678901234\r\n',
       '5\n',
       '5\r5\r\n',
+      // Strict, because request bodies are decoded here too (a lenient reader can be desynced):
+      '5\r\r\n',
+      ' 5\r\n',
+      '5 \r\n',
+      '5\t\r\n',
+      '2;\rx\r\n',
+      '2;a\x00b\r\n',
     ]) {
       assertChunkedRejects(line)
+    }
+  })
+
+  test('chunk extensions (with optional whitespace before ";") are accepted and ignored', () => {
+    for (const line of ['3;name=value\r\n', '3 ;name\r\n', '3\t; a="q"\r\n']) {
+      assert.equal(decode(chunked, [bytes(`${line}abc\r\n0\r\n\r\n`)]).body, 'abc', JSON.stringify(line))
+    }
+  })
+
+  test('rejects trailer lines that are not fields', () => {
+    for (const trailer of ['no colon\r\n', ': no name\r\n', 'x y: z\r\n', 'x: a\rb\r\n']) {
+      assertChunkedRejects(`0\r\n${trailer}\r\n`)
     }
   })
 

@@ -158,6 +158,9 @@ describe('HTTP/1.1 on the wire (Node adapter)', { skip }, () => {
       ['1', '2', '3'],
     )
     assert.equal(echoed[1]?.body, 'first')
+    // As node:http says it, so Node's http.Agent retires idle sockets before the gateway does.
+    assert.equal(responses[0]?.headers.connection, 'keep-alive')
+    assert.equal(responses[0]?.headers['keep-alive'], 'timeout=5')
     assert.equal(responses[2]?.headers.connection, 'close')
   })
 
@@ -332,6 +335,27 @@ describe('HTTP/1.1 on the wire (Node adapter)', { skip }, () => {
       assert.equal((JSON.parse(refusal?.body ?? '') as { error: { code: string } }).error.code, code)
     })
   }
+
+  test('clients that reset before sending a byte cost their connection only', async () => {
+    for (let i = 0; i < 5; i++) {
+      const socket = net.connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      await new Promise<void>((done) => socket.once('connect', () => done()))
+      socket.resetAndDestroy()
+    }
+    await new Promise((done) => setTimeout(done, 100))
+    const [answer] = parseResponses(
+      await exchange(port, ['GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n']),
+    )
+    assert.equal(answer?.body, 'hello')
+  })
+
+  test('a refused client that keeps sending is cut off, and what it sent is not kept', async () => {
+    // 2 MB after a bad request line: read and dropped, and the connection still closes.
+    const flood = Buffer.alloc(256 * 1024, 'x')
+    const text = await exchange(port, ['BAD\r\n\r\n', ...Array.from({ length: 8 }, () => flood)], 8000)
+    assert.match(text, /^HTTP\/1\.1 400 /)
+  })
 
   test('a malformed chunked body is refused and the connection closed', async () => {
     const responses = parseResponses(

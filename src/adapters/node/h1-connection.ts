@@ -27,6 +27,9 @@ const MAX_PENDING_BYTES = 64 * 1024
 const COALESCE_BYTES = 64 * 1024
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1')
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
+const NOTHING = Buffer.alloc(0)
+/** How long a closing connection waits for the client to close its side after ours is flushed. */
+const CLOSE_LINGER_MS = 1_000
 
 export interface H1Options {
   readonly scheme: 'http' | 'https'
@@ -52,8 +55,14 @@ export class H1Connection {
   #endRequest: (() => void) | undefined
   #goneListeners: Set<() => void> | undefined
   #closed = false
+  /** The current response started going out (a late timeout can no longer answer 408). */
+  #responding = false
+  /** Whether the connection closes once the current response is written. */
+  #closeAfterResponse = false
   /** performance.now() when the first byte of the head being read arrived; 0: no head started. */
   headStartedAt = 0
+  /** performance.now() when the current request's body started; 0: no body on its way. */
+  bodyStartedAt = 0
   /** performance.now() when the connection last became idle; 0: not idle. */
   idleSince: number
 
@@ -78,7 +87,19 @@ export class H1Connection {
     this.#fail('REQUEST_TIMEOUT', 'the request head took too long to arrive')
   }
 
+  /** The client took too long to send a body: 408 if the answer has not started, then close. */
+  timeOutBody(): void {
+    this.bodyStartedAt = 0
+    this.#body?.fail(new Error('the request body took too long to arrive'))
+    this.#body = undefined
+    if (this.#responding) this.socket.destroy()
+    else this.#fail('REQUEST_TIMEOUT', 'the request body took too long to arrive')
+  }
+
   #onData(chunk: Buffer): void {
+    // Closing: what the client still sends is read and dropped (never buffered), so it can
+    // still read our answer (an unread receive buffer would turn the close into a reset).
+    if (this.#closed) return
     this.idleSince = 0
     let data: Buffer | undefined = chunk
     if (this.#body) {
@@ -106,6 +127,7 @@ export class H1Connection {
     }
     if (rest === undefined) return undefined
     this.#body = undefined
+    this.bodyStartedAt = 0
     if (rest.length > 0) return rest
     if (!this.#busy) this.#becomeIdle()
     return undefined
@@ -171,6 +193,7 @@ export class H1Connection {
     if (head.framing.kind !== 'none') {
       body = new RequestBody(head.framing, this.socket)
       this.#body = body
+      this.bodyStartedAt = performance.now()
       if (head.expectContinue) this.socket.write(CONTINUE)
       const pending = this.#pending
       this.#pending = undefined
@@ -195,11 +218,14 @@ export class H1Connection {
       answer = Promise.reject(error)
     }
     if (answer instanceof Promise) {
-      answer.then(
-        (response) => this.#respond(response, head),
-        () => this.socket.destroy(),
-      )
-    } else this.#respond(answer, head)
+      answer.then((response) => this.#respond(response, head)).catch(() => this.socket.destroy())
+    } else {
+      try {
+        this.#respond(answer, head)
+      } catch {
+        this.socket.destroy()
+      }
+    }
   }
 
   readonly #onClientGone: ClientGone = (listener) => {
@@ -224,21 +250,26 @@ export class H1Connection {
       this.socket.destroy()
       return
     }
+    this.#responding = true
+    this.#closeAfterResponse = plan.close
     const socket = this.socket
     const body = parts.body
+    // The request is over once the last byte is handed to the kernel (#written), not when it
+    // is queued: shutdown waits for it, and the idle clock starts after it.
     if (plan.mode === 'none' || body === null) {
-      socket.write(plan.head, 'latin1')
+      socket.write(plan.head, 'latin1', this.#written)
       if (body instanceof ReadableStream) void body.cancel().catch(() => {})
-      this.#finish(plan.close)
     } else if (body instanceof Uint8Array) {
-      writeHeadAndBytes(socket, plan.head, body)
-      this.#finish(plan.close)
+      writeHeadAndBytes(socket, plan.head, body, this.#written)
     } else {
       void this.#stream(body, plan.head, plan.mode, plan.length).then((ok) => {
-        if (ok) this.#finish(plan.close)
-        else socket.destroy()
+        if (!ok) socket.destroy()
       })
     }
+  }
+
+  readonly #written = (): void => {
+    this.#finish(this.#closeAfterResponse)
   }
 
   /** Writes a streamed body; false when it failed or the client left (the socket must go). */
@@ -249,8 +280,13 @@ export class H1Connection {
     length: number,
   ): Promise<boolean> {
     const socket = this.socket
+    let reader: ReadableStreamDefaultReader<Uint8Array>
+    try {
+      reader = body.getReader()
+    } catch {
+      return false // a body someone else is reading: nothing sensible can be sent
+    }
     socket.write(head, 'latin1')
-    const reader = body.getReader()
     const onClose = () => void reader.cancel().catch(() => {})
     socket.once('close', onClose)
     let left = length
@@ -276,8 +312,9 @@ export class H1Connection {
         if (!more) await drained(socket)
       }
       if (mode === 'length' && left !== 0) return false
-      if (mode === 'chunked') socket.write(LAST_CHUNK)
-      return !this.#closed
+      if (this.#closed) return false
+      socket.write(mode === 'chunked' ? LAST_CHUNK : NOTHING, this.#written)
+      return true
     } catch {
       // The body failed mid-way (upstream reset, timeout): the client must not take the cut
       // body as complete, so the connection goes.
@@ -288,7 +325,9 @@ export class H1Connection {
   }
 
   #finish(close: boolean): void {
+    if (!this.#busy) return
     this.#busy = false
+    this.#responding = false
     this.#goneListeners = undefined
     this.#endRequest?.()
     this.#endRequest = undefined
@@ -323,13 +362,18 @@ export class H1Connection {
     const plan = responseHead({ status: ErrorCodes[kind].status, headers, body }, 'GET', 1, false)
     writeHeadAndBytes(this.socket, plan.head, body)
     this.#closeAfterWrites()
+    // A refused client gets a fixed time to read the refusal, however much it keeps sending.
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS * 5).unref()
   }
 
   #closeAfterWrites(): void {
+    if (this.#closed) return
     this.#closed = true
-    this.socket.end()
-    // A client that never reads what is left must not hold the socket open.
-    this.socket.setTimeout(5_000, () => this.socket.destroy())
+    this.#pending = undefined
+    const socket = this.socket
+    socket.end()
+    // Once our side is flushed and closed, a client that does not close its side is cut off.
+    socket.once('finish', () => setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref())
   }
 
   #onClose(): void {
@@ -346,19 +390,19 @@ export class H1Connection {
   }
 }
 
-function writeHeadAndBytes(socket: Socket, head: string, body: Uint8Array): void {
+function writeHeadAndBytes(socket: Socket, head: string, body: Uint8Array, written?: () => void): void {
   const headBytes = head.length // latin1: one byte per character (h1-response.ts refuses others)
   if (body.byteLength > COALESCE_BYTES) {
     socket.cork()
     socket.write(head, 'latin1')
-    socket.write(body)
+    socket.write(body, written)
     socket.uncork()
     return
   }
   const out = Buffer.allocUnsafe(headBytes + body.byteLength)
   out.write(head, 0, 'latin1')
   out.set(body, headBytes)
-  socket.write(out)
+  socket.write(out, written)
 }
 
 function drained(socket: Socket): Promise<void> {

@@ -122,8 +122,11 @@ export function parseRequestHead(text: string): RequestHead {
     expectContinue = minor === 1 && framing.kind !== 'none'
   }
   const tokens = connection.toLowerCase()
+  // An HTTP/1.0 message with Transfer-Encoding may be framed wrongly: close after it (RFC 9112 6.1).
   const keepAlive =
-    minor === 1 ? !hasToken(tokens, 'close') : hasToken(tokens, 'keep-alive') && !hasToken(tokens, 'close')
+    minor === 1
+      ? !hasToken(tokens, 'close')
+      : hasToken(tokens, 'keep-alive') && !hasToken(tokens, 'close') && transferEncoding === undefined
   return {
     method: match[1] as string,
     target: match[2] as string,

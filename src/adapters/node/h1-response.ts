@@ -10,6 +10,10 @@ import type { ResponseParts } from '../../core/response.ts'
 
 export class UnwritableHeader extends Error {}
 
+/** An HTTP/1.1 connection with no request for this long is closed (node:http's keepAliveTimeout). */
+export const KEEP_ALIVE_MS = 5_000
+const KEEP_ALIVE_LINES = `connection: keep-alive\r\nkeep-alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n\r\n`
+
 /** How the body follows the head. */
 export type BodyMode = 'none' | 'length' | 'chunked' | 'close'
 
@@ -91,8 +95,8 @@ export function responseHead(
     mode = 'close' // HTTP/1.0: the end of the connection ends the body
     close = true
   }
-  if (close) head += 'connection: close\r\n\r\n'
-  else head += minor === 0 ? 'connection: keep-alive\r\n\r\n' : '\r\n'
+  // As node:http says it: Node's http.Agent reads the timeout to retire idle sockets in time.
+  head += close ? 'connection: close\r\n\r\n' : KEEP_ALIVE_LINES
   const bodyLength = body instanceof Uint8Array ? body.byteLength : length === undefined ? -1 : Number(length)
   return { head, mode, length: bodyLength, close }
 }

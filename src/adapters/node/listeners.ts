@@ -16,13 +16,12 @@ import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
 import { H1Connection, type H1Options } from './h1-connection.ts'
+import { KEEP_ALIVE_MS } from './h1-response.ts'
 import { h2StreamHandler } from './h2-streams.ts'
 import { sniffProtocol } from './sniff.ts'
 
 /** A connection (HTTP/1.1 socket or HTTP/2 session) silent this long is closed. */
 const IDLE_SOCKET_MS = 120_000
-/** An HTTP/1.1 connection with no request for this long is closed (node:http's keepAliveTimeout). */
-const KEEP_ALIVE_MS = 5_000
 
 export async function startNodeListeners(
   server: GatewayConfig['server'],
@@ -65,15 +64,18 @@ export async function startNodeListeners(
     socket.setTimeout(IDLE_SOCKET_MS, () => socket.destroy())
   }
   // One sweep for every HTTP/1.1 connection instead of a timer per request (as node:http does):
-  // heads that take longer than header_timeout get 408 (slow-loris), idle keep-alive
-  // connections close after KEEP_ALIVE_MS.
+  // heads that take longer than header_timeout and bodies that take longer than
+  // requestTimeout get 408 (slow clients), idle keep-alive connections close after KEEP_ALIVE_MS.
   const headersTimeout = server.header_timeout
+  const requestTimeout = Math.max(300_000, headersTimeout)
   const sweepEvery = Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4)))
   const sweeper = setInterval(() => {
     const now = performance.now()
     for (const connection of h1Connections) {
       if (connection.headStartedAt !== 0 && now - connection.headStartedAt > headersTimeout) {
         connection.timeOutHead()
+      } else if (connection.bodyStartedAt !== 0 && now - connection.bodyStartedAt > requestTimeout) {
+        connection.timeOutBody()
       } else if (connection.idleSince !== 0 && now - connection.idleSince > KEEP_ALIVE_MS) {
         connection.socket.destroy()
       }
@@ -111,6 +113,8 @@ export async function startNodeListeners(
     for (const address of server.listen) {
       const { host, port } = parseHostPort(address, undefined)!
       const tcp = net.createServer((socket) => {
+        // A reset while the first bytes are sniffed must cost this connection, not the process.
+        socket.on('error', () => {})
         trackSocket(socket)
         sniffProtocol(socket, (protocol) => {
           if (protocol === 'h2c') h2c.emit('connection', socket)

@@ -245,6 +245,14 @@ enum Chunked {
 
 /** Chunk sizes of more than 13 hex digits would not fit a safe integer. */
 const MAX_SIZE_LINE = 4096
+/**
+ * Strict, because request bodies are decoded here too and a front proxy that read a lenient
+ * line differently could be desynchronised: hex digits first, then extensions (optional
+ * whitespace, ';', no control characters), then CR (the LF was consumed already).
+ */
+const SIZE_LINE = /^([0-9a-fA-F]{1,13})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?\r$/
+/** A trailer field: a token, ':', a field value, CR. */
+const TRAILER_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r$/
 
 class ChunkedDecoder implements BodyDecoder {
   readonly #sink: Sink
@@ -308,7 +316,7 @@ class ChunkedDecoder implements BodyDecoder {
             this.#state = Chunked.Done
             return i
           }
-          if (!line.endsWith('\r')) throw new ProtocolError('malformed trailer line')
+          if (!TRAILER_LINE.test(line)) throw new ProtocolError('malformed trailer line')
           break
         }
         default:
@@ -321,11 +329,9 @@ class ChunkedDecoder implements BodyDecoder {
   #startChunk(): void {
     const line = this.#line
     this.#line = ''
-    if (!line.endsWith('\r')) throw new ProtocolError('malformed chunk size line')
-    const semicolon = line.indexOf(';')
-    const hex = (semicolon === -1 ? line.slice(0, -1) : line.slice(0, semicolon)).trim()
-    if (!/^[0-9a-fA-F]{1,13}$/.test(hex)) throw new ProtocolError('malformed chunk size')
-    const size = Number.parseInt(hex, 16)
+    const match = SIZE_LINE.exec(line)
+    if (!match) throw new ProtocolError('malformed chunk size line')
+    const size = Number.parseInt(match[1] as string, 16)
     if (size === 0) {
       this.#state = Chunked.Trailers
       return
