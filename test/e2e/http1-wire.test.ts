@@ -63,7 +63,7 @@ function parseResponses(text: string): WireResponse[] {
     }
     rest = rest.slice(end + 4)
     let body = ''
-    if (status === 100 || status === 204 || status === 304 || headers['x-test-head'] === '1') {
+    if (status === 100 || status === 204 || status === 304) {
       // no body
     } else if (headers['content-length'] !== undefined) {
       const length = Number(headers['content-length'])

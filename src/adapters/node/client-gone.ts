@@ -1,7 +1,7 @@
 /**
  * @module
- * `ConnInfo.onClientGone` for Node: the client went away if the response (an HTTP/1.1
- * ServerResponse or an HTTP/2 stream) closes before it finished.
+ * `ConnInfo.onClientGone` for Node's HTTP/2 streams: the client went away if the stream closes
+ * before its response finished. (HTTP/1.1 connections track this themselves: h1-connection.ts.)
  */
 import type { ClientGone } from '../../upstream/types.ts'
 

@@ -19,7 +19,7 @@ import { type BodyDecoder, bodyDecoder, type Framing, LAST_CHUNK } from '../sock
 import { HeadError, MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead } from './h1-head.ts'
 import { responseHead } from './h1-response.ts'
 import { LazyRequest } from './lazy-request.ts'
-import { isValidAuthority, requestUrl } from './request-target.ts'
+import { requestUrl } from './request-target.ts'
 
 /** Bytes of pipelined requests held while a response is in progress before the socket pauses. */
 const MAX_PENDING_BYTES = 64 * 1024
@@ -173,15 +173,7 @@ export class H1Connection {
 
   #start(head: RequestHead): void {
     // Absolute-form targets carry their own authority; otherwise Host (required by HTTP/1.1).
-    const host = head.host
-    const url =
-      host === undefined
-        ? head.target.startsWith('/')
-          ? undefined
-          : requestUrl(this.#options.scheme, '', head.target)
-        : isValidAuthority(host)
-          ? requestUrl(this.#options.scheme, host, head.target)
-          : undefined
+    const url = requestUrl(this.#options.scheme, head.host, head.target)
     if (url === undefined) {
       this.#fail('BAD_REQUEST', 'a request needs a valid target and host')
       return
@@ -356,7 +348,6 @@ export class H1Connection {
   /** Answers a request that cannot be served (bad head, timeout), then closes. */
   #fail(kind: ErrorKind, message: string): void {
     if (this.#closed) return
-    this.#pending = undefined
     const body = Buffer.from(JSON.stringify(errorBody(kind, message)))
     const headers = { 'content-type': 'application/json' }
     const plan = responseHead({ status: ErrorCodes[kind].status, headers, body }, 'GET', 1, false)

@@ -7,7 +7,7 @@
  * are refused, as nginx and llhttp's strict mode refuse them.
  */
 import type { ErrorKind } from '../../core/errors.ts'
-import type { Framing } from '../socket-client/http1.ts'
+import { type Framing, invalidFieldValue, isContentLength, isToken } from '../socket-client/http1.ts'
 
 /** Largest request head accepted (Node's default --max-http-header-size). */
 export const MAX_REQUEST_HEAD_BYTES = 16 * 1024
@@ -41,10 +41,6 @@ export interface RequestHead {
 }
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Control characters other than HTAB are not field values (RFC 9110 5.5). */
-const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
-const CONTENT_LENGTH = /^\d{1,15}$/
 
 /** Parses a head: `text` is everything before the blank line that ends it, as latin1. */
 export function parseRequestHead(text: string): RequestHead {
@@ -70,10 +66,10 @@ export function parseRequestHead(text: string): RequestHead {
     // No name, whitespace before the colon, or a folded line (leading whitespace) are refused.
     if (colon <= 0) throw new HeadError('BAD_REQUEST', 'malformed header field')
     const name = line.slice(0, colon).toLowerCase()
-    if (!TOKEN.test(name)) throw new HeadError('BAD_REQUEST', 'malformed header name')
+    if (!isToken(name)) throw new HeadError('BAD_REQUEST', 'malformed header name')
     const value = line.slice(colon + 1).trim()
     // A bare CR or LF (split leaves them in) is caught here with every other control character.
-    if (INVALID_FIELD_VALUE.test(value)) throw new HeadError('BAD_REQUEST', `malformed value for ${name}`)
+    if (invalidFieldValue(value)) throw new HeadError('BAD_REQUEST', `malformed value for ${name}`)
     raw.push(name, value)
     switch (name) {
       case 'host':
@@ -109,7 +105,7 @@ export function parseRequestHead(text: string): RequestHead {
     }
     framing = { kind: 'chunked' }
   } else if (contentLength !== undefined) {
-    if (!CONTENT_LENGTH.test(contentLength)) throw new HeadError('BAD_REQUEST', 'malformed content-length')
+    if (!isContentLength(contentLength)) throw new HeadError('BAD_REQUEST', 'malformed content-length')
     const length = Number(contentLength)
     framing = length === 0 ? { kind: 'none' } : { kind: 'length', length }
   } else {

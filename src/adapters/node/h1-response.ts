@@ -7,6 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http'
 import type { ResponseParts } from '../../core/response.ts'
+import { invalidFieldValue, isContentLength, isToken } from '../socket-client/http1.ts'
 
 export class UnwritableHeader extends Error {}
 
@@ -25,10 +26,6 @@ export interface ResponseHeadPlan {
   /** The connection must close after this response. */
   readonly close: boolean
 }
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
-const CONTENT_LENGTH = /^\d{1,15}$/
 
 /** Headers this layer writes itself: the response's own values are dropped. */
 const FRAMING = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date'])
@@ -66,14 +63,14 @@ export function responseHead(
       else if (name === 'date') date = String(value)
       continue
     }
-    if (!TOKEN.test(name)) throw new UnwritableHeader(`invalid header name ${JSON.stringify(name)}`)
+    if (!isToken(name)) throw new UnwritableHeader(`invalid header name ${JSON.stringify(name)}`)
     if (typeof value === 'string') head += headerLine(name, value)
     else for (const one of value) head += headerLine(name, one)
   }
   head += date === undefined ? dateHeader() : headerLine('date', date)
   let mode: BodyMode
   let close = !keepAlive
-  const length = declared !== undefined && CONTENT_LENGTH.test(declared) ? declared : undefined
+  const length = declared !== undefined && isContentLength(declared) ? declared : undefined
   if (body instanceof Uint8Array) {
     if (status !== 204 && status !== 304) head += `content-length: ${body.byteLength}\r\n`
     mode = bodiless ? 'none' : 'length'
@@ -102,6 +99,6 @@ export function responseHead(
 }
 
 function headerLine(name: string, value: string): string {
-  if (INVALID_FIELD_VALUE.test(value)) throw new UnwritableHeader(`invalid value for header ${name}`)
+  if (invalidFieldValue(value)) throw new UnwritableHeader(`invalid value for header ${name}`)
   return `${name}: ${value}\r\n`
 }

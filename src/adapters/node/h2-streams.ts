@@ -5,8 +5,9 @@
  * answering 100 bytes: 20.5 us of CPU per request through the compatibility layer, 14 us from
  * raw streams (docs/performance.md).
  *
- * The gateway core gets a Request stand-in (lazy-request.ts). Responses the socket client built expose their header record and body bytes
- * (core/response.ts), so the common proxied answer is written without materialising anything.
+ * The gateway core gets a Request stand-in (lazy-request.ts). Responses the socket client built
+ * expose their header record and body bytes (core/response.ts), so the common proxied answer is
+ * written without materialising anything.
  */
 import type http2 from 'node:http2'
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
@@ -15,7 +16,7 @@ import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
 import { clientGoneOf } from './client-gone.ts'
 import { LazyRequest } from './lazy-request.ts'
-import { isValidAuthority, requestUrl } from './request-target.ts'
+import { requestUrl } from './request-target.ts'
 
 /**
  * The request body as a web stream, with backpressure (the h2 stream pauses while the consumer
@@ -72,10 +73,7 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
     // The URL is assembled from these two: an authority with '/', '@', '?'... would move part of
     // it into the path the router sees. Dot segments are resolved as for HTTP/1.1.
     const url =
-      typeof path === 'string' &&
-      path.startsWith('/') &&
-      typeof authority === 'string' &&
-      isValidAuthority(authority)
+      typeof path === 'string' && path.startsWith('/') && typeof authority === 'string'
         ? requestUrl(scheme, authority, path)
         : undefined
     if (url === undefined) {

@@ -8,10 +8,6 @@
 /** host[:port]: a registered name or IPv4 address, or an IPv6 literal in brackets. */
 const AUTHORITY = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
 
-export function isValidAuthority(authority: string): boolean {
-  return AUTHORITY.test(authority)
-}
-
 /** Paths that need no normalisation: URL-safe characters only and no dot segments. */
 const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/
 /** "." or ".." as a whole segment, percent-encoded dots included (WHATWG URL resolves those too). */
@@ -21,10 +17,18 @@ const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i
  * `scheme://authority/target`, or undefined when the target is not a path ("/...") or an
  * absolute http(s) URL, or has a backslash in its path. Targets with dot segments or unusual
  * characters are normalised as WHATWG URL does (Bun and @hono/node-server do the same), so
- * `/public/../admin` is routed as `/admin`.
+ * `/public/../admin` is routed as `/admin`. `authority` is the Host or `:authority` as sent
+ * (undefined: none, which only an absolute-form target can do without); one that is not a valid
+ * host[:port] refuses the request.
  */
-export function requestUrl(scheme: string, authority: string, target: string): string | undefined {
+export function requestUrl(
+  scheme: string,
+  authority: string | undefined,
+  target: string,
+): string | undefined {
+  if (authority !== undefined && !AUTHORITY.test(authority)) return undefined
   if (target.charCodeAt(0) === 47 /* '/' */) {
+    if (authority === undefined) return undefined
     if (PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)) return `${scheme}://${authority}${target}`
     const queryAt = target.indexOf('?')
     const backslash = target.indexOf('\\')
@@ -37,7 +41,7 @@ export function requestUrl(scheme: string, authority: string, target: string): s
     // Absolute form (RFC 9112 3.2.2): its authority replaces Host; the scheme stays the connection's.
     const url = parsed(target)
     if (url === undefined) return undefined
-    if (url.username !== '' || url.password !== '' || !isValidAuthority(url.host)) return undefined
+    if (url.username !== '' || url.password !== '' || !AUTHORITY.test(url.host)) return undefined
     return `${scheme}://${url.host}${url.pathname}${url.search}`
   }
   return undefined

@@ -14,6 +14,17 @@ export class ProtocolError extends Error {}
 
 /** Header names (RFC 9110 token) and values (no CR, LF, NUL) safe to put on the wire. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** A Content-Length value: digits only, and few enough to stay a safe integer. */
+const CONTENT_LENGTH = /^\d{1,15}$/
+
+/** Field-syntax checks shared with the Node server's request and response heads. */
+export function isToken(text: string): boolean {
+  return TOKEN.test(text)
+}
+
+export function isContentLength(text: string): boolean {
+  return CONTENT_LENGTH.test(text)
+}
 /** A request target is visible ASCII only: anything else could turn into CR/LF once written as latin1. */
 const UNSAFE_TARGET = /[^\x21-\x7e]/
 
@@ -49,7 +60,7 @@ export function requestHead(
   if (body instanceof Uint8Array) {
     head += `content-length: ${body.byteLength}\r\n`
   } else if (body !== null) {
-    if (declared !== undefined && /^\d{1,15}$/.test(declared.trim())) {
+    if (declared !== undefined && isContentLength(declared.trim())) {
       declaredLength = Number(declared.trim())
       head += `content-length: ${declaredLength}\r\n`
     } else {
@@ -162,7 +173,7 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
 /** Control characters other than HTAB are not field values (RFC 9110 5.5), nor is anything above latin1. */
 const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
-function invalidFieldValue(value: string): boolean {
+export function invalidFieldValue(value: string): boolean {
   return INVALID_FIELD_VALUE.test(value)
 }
 
@@ -171,7 +182,7 @@ function parseContentLength(value: string): number {
   let length = -1
   for (const part of value.split(',')) {
     const text = part.trim()
-    if (!/^\d{1,15}$/.test(text)) throw new ProtocolError('malformed content-length')
+    if (!isContentLength(text)) throw new ProtocolError('malformed content-length')
     const n = Number(text)
     if (length !== -1 && n !== length) throw new ProtocolError('conflicting content-length')
     length = n
