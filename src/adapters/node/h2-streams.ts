@@ -120,7 +120,14 @@ async function write(stream: ServerHttp2Stream, response: Response, method: stri
   }
   if (body instanceof Uint8Array) {
     stream.respond(out)
-    stream.end(body)
+    // Not `end(body)`: Node 20 then shuts the stream's writable side with that write, the stream
+    // closes and is destroyed before the write completes, and the write's completion builds an
+    // ERR_STREAM_DESTROYED error with a stack trace for nobody (writable.js errorBuffer). That
+    // cost ~4-10 us of CPU per h2c request (52 -> 41-48 us, same run). Ending once the write is
+    // done costs an empty END_STREAM DATA frame instead.
+    stream.write(body, (error) => {
+      if (!error) stream.end()
+    })
     return
   }
   stream.respond(out)
