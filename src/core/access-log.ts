@@ -30,7 +30,11 @@ export function isoTime(ms: number): string {
   return lastIso
 }
 
-const str = (value: string | undefined): string => (value === undefined ? 'null' : JSON.stringify(value))
+/** Printable ASCII other than '"' and '\\': quoted as it is, no JSON.stringify (a call into the runtime). */
+const NEEDS_NO_ESCAPE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+const str = (value: string | undefined): string =>
+  value === undefined ? 'null' : NEEDS_NO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value)
 
 const PROTOCOL = { '1.1': '"HTTP/1.1"', '2': '"HTTP/2"' } as const
 

@@ -39,6 +39,30 @@ describe('accessLine', () => {
     assert.equal((JSON.parse(line) as { path: string }).path, fields.path)
   })
 
+  test('every ASCII character in a field is escaped exactly as JSON.stringify does', () => {
+    // Strings of plain printable ASCII skip JSON.stringify; this walks the edge of that fast path.
+    for (let code = 0; code < 0x80; code++) {
+      const char = String.fromCharCode(code)
+      const fields = {
+        remoteAddress: `1${char}`,
+        httpVersion: '1.1' as const,
+        method: char,
+        path: `/a${char}b`,
+        status: 200,
+        durationMs: 0,
+        route: char,
+        requestId: `${char}${char}`,
+        upstream: char,
+      }
+      const entry = JSON.parse(accessLine(fields)) as Record<string, unknown>
+      assert.deepEqual(
+        [entry.remote_addr, entry.method, entry.path, entry.route, entry.request_id, entry.upstream],
+        [fields.remoteAddress, char, fields.path, char, fields.requestId, char],
+        `character ${code}`,
+      )
+    }
+  })
+
   test('protocol is null when the runtime does not tell, HTTP/1.1 otherwise', () => {
     const base = {
       remoteAddress: '',

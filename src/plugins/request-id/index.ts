@@ -24,13 +24,14 @@ export const requestId = definePlugin({
   priority: 12015,
   create(config) {
     const header = config.header_name.toLowerCase()
-    return async function requestIdMiddleware(c, next) {
+    // Not an async function: one promise fewer per request on every route (measured in the
+    // request-id + access log benchmark row).
+    return function requestIdMiddleware(c, next) {
       const given = requestHeader(c, header)
       const id = given !== undefined && ACCEPTABLE_ID.test(given) ? given : crypto.randomUUID()
       if (id !== given) setRequestHeader(c, header, id)
       c.set('requestId', id)
-      await next()
-      setResponseHeader(c, header, id)
+      return next().then(() => setResponseHeader(c, header, id))
     }
   },
 })
