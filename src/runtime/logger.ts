@@ -12,6 +12,8 @@
 import type { Logger } from '../core/logger.ts'
 
 const BUFFER_BYTES = 64 * 1024
+/** Fewer pending bytes than this are copied out and the buffer kept (a quiet gateway's timer flush). */
+const COPY_BELOW_BYTES = 8 * 1024
 const FLUSH_AFTER_MS = 50
 const encoder = new TextEncoder()
 
@@ -22,14 +24,28 @@ export function createProcessLogger(
   let buffer = new Uint8Array(BUFFER_BYTES)
   let used = 0
   let timer: ReturnType<typeof setTimeout> | undefined
+  const write = (bytes: Uint8Array) => {
+    try {
+      writeAccess(bytes)
+    } catch {
+      // stdout is gone or full (EPIPE, ENOSPC): these lines are lost, but a request must never
+      // fail because its access line could not be written.
+    }
+  }
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined
     if (used === 0) return
-    // The written bytes go to stdout as they are; the next lines get a fresh buffer.
-    writeAccess(buffer.subarray(0, used))
-    buffer = new Uint8Array(BUFFER_BYTES)
+    // The buffer is swapped before the write: a write that throws or completes later never
+    // sees bytes of the next lines. A few bytes are copied so the 64 KiB buffer is kept.
+    let bytes: Uint8Array
+    if (used < COPY_BELOW_BYTES) bytes = buffer.slice(0, used)
+    else {
+      bytes = buffer.subarray(0, used)
+      buffer = new Uint8Array(BUFFER_BYTES)
+    }
     used = 0
+    write(bytes)
   }
   const line = (level: string, message: string) => process.stderr.write(`sluice ${level}: ${message}\n`)
   return {
@@ -41,7 +57,7 @@ export function createProcessLogger(
       const worstCase = json.length * 3 + 1
       if (used + worstCase > BUFFER_BYTES) flush()
       if (worstCase > BUFFER_BYTES) {
-        writeAccess(encoder.encode(`${json}\n`))
+        write(encoder.encode(`${json}\n`))
         return
       }
       used += encoder.encodeInto(json, buffer.subarray(used)).written

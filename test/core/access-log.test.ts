@@ -41,6 +41,7 @@ describe('accessLine', () => {
 
   test('every ASCII character in a field is escaped exactly as JSON.stringify does', () => {
     // Strings of plain printable ASCII skip JSON.stringify; this walks the edge of that fast path.
+    const now = Date.UTC(2026, 11, 5, 20, 0, 0, 42)
     for (let code = 0; code < 0x80; code++) {
       const char = String.fromCharCode(code)
       const fields = {
@@ -54,12 +55,19 @@ describe('accessLine', () => {
         requestId: `${char}${char}`,
         upstream: char,
       }
-      const entry = JSON.parse(accessLine(fields)) as Record<string, unknown>
-      assert.deepEqual(
-        [entry.remote_addr, entry.method, entry.path, entry.route, entry.request_id, entry.upstream],
-        [fields.remoteAddress, char, fields.path, char, fields.requestId, char],
-        `character ${code}`,
-      )
+      const expected = JSON.stringify({
+        time: '2026-12-05T20:00:00.042Z',
+        remote_addr: fields.remoteAddress,
+        protocol: 'HTTP/1.1',
+        method: char,
+        path: fields.path,
+        status: 200,
+        duration_ms: 0,
+        route: char,
+        request_id: fields.requestId,
+        upstream: char,
+      })
+      assert.equal(accessLine(fields, now), expected, `character ${code}`)
     }
   })
 

@@ -11,7 +11,7 @@ import http2 from 'node:http2'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { type RunningGateway, startGateway, waitForAccessLine } from '../helpers/gateway.ts'
-import { h2once } from '../helpers/h2.ts'
+import { h2connect, h2once, h2request } from '../helpers/h2.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream.ts'
 
 const run = promisify(execFile)
@@ -66,6 +66,12 @@ describe('proxy', () => {
         const size = 8 * 1024 * 1024
         res.writeHead(200, { 'content-length': String(size) })
         res.end(Buffer.alloc(size, 2))
+        return
+      }
+      if (req.url?.includes('sized')) {
+        const size = Number(new URL(req.url, 'http://x').searchParams.get('size'))
+        res.writeHead(200, { 'content-length': String(size) })
+        res.end(Buffer.alloc(size, 'sluice-'))
         return
       }
       if (req.url?.includes('stall')) {
@@ -225,6 +231,26 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     const h2 = await h2once(gateway.url, '/hop')
     assert.match(String(h2.headers['x-request-id']), /^[0-9a-f-]{36}$/)
     assert.equal(h2.headers['x-end'], 'kept')
+  })
+
+  test('HTTP/2 answers of every size around the write paths arrive whole and end', async () => {
+    // Small bodies end after their write, larger ones with it (h2-streams.ts): both must end the
+    // stream with exactly the body, also when the body fills the default stream window.
+    const sizes = [0, 1, 16 * 1024, 16 * 1024 + 1, 65535, 65536, 200_000]
+    const session = h2connect(gateway.url)
+    try {
+      const answers = await Promise.all(sizes.map((size) => h2request(session, `/slow?sized&size=${size}`)))
+      for (const [i, answer] of answers.entries()) {
+        const size = sizes[i] as number
+        assert.equal(answer.status, 200)
+        // Bun's server leaves Content-Length out of streamed HTTP/2 answers (allowed in HTTP/2).
+        const length = answer.headers['content-length']
+        if (length !== undefined) assert.equal(length, String(size))
+        assert.ok(answer.body.equals(Buffer.alloc(size, 'sluice-')), `body of ${size} bytes`)
+      }
+    } finally {
+      session.close()
+    }
   })
 
   test('hop-by-hop request headers are not forwarded; X-Forwarded-* are set, not trusted', async () => {

@@ -8,7 +8,8 @@ import { createProcessLogger } from '../../src/runtime/logger.ts'
 
 function capture() {
   const writes: Uint8Array[] = []
-  const logger = createProcessLogger((bytes) => writes.push(bytes.slice()))
+  // Kept as written, not copied: a logger that wrote into bytes it had handed over would show.
+  const logger = createProcessLogger((bytes) => writes.push(bytes))
   const text = () => new TextDecoder().decode(Buffer.concat(writes))
   return { logger, writes, text }
 }
@@ -45,6 +46,36 @@ describe('process logger: access lines', () => {
     logger.access('{"last":true}')
     logger.flush()
     assert.equal(text(), `{"first":true}\n${huge}\n{"last":true}\n`)
+  })
+
+  test('a line as large as the buffer can be, and lone surrogates, come out intact', () => {
+    const { logger, writes, text } = capture()
+    // 21,845 UTF-16 units may take 65,535 bytes + the newline: exactly the buffer, so it is
+    // buffered, not written alone. In 3-byte characters it nearly fills it: the next line no
+    // longer fits and the first goes out on its own.
+    const lines = [`{"a":"${'€'.repeat(21_845 - 8)}"}`, '{"c":3}']
+    for (const line of lines) logger.access(line)
+    assert.equal(writes.length, 1)
+    logger.access('{"lone":"\ud800x\udc00"}')
+    logger.flush()
+    // A lone surrogate cannot be UTF-8: it is written as U+FFFD, never as broken bytes.
+    assert.equal(text(), `${lines.join('\n')}\n{"lone":"\ufffdx\ufffd"}\n`)
+    assert.equal(writes.length, 2)
+  })
+
+  test('a sink that throws loses those lines, not the logger', () => {
+    let fail = true
+    const written: string[] = []
+    const logger = createProcessLogger((bytes) => {
+      if (fail) throw new Error('ENOSPC')
+      written.push(new TextDecoder().decode(bytes))
+    })
+    logger.access('{"lost":1}')
+    assert.doesNotThrow(() => logger.flush())
+    fail = false
+    logger.access('{"kept":1}')
+    logger.flush()
+    assert.deepEqual(written, ['{"kept":1}\n'])
   })
 
   test('pending lines are written within the flush interval without an explicit flush', async () => {
