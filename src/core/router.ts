@@ -10,7 +10,9 @@
  * 405 with an `Allow` header. HEAD is accepted wherever GET is.
  *
  * Lookup cost does not grow with the number of routes: exact uris are one map lookup, prefixes
- * are one map lookup per distinct prefix length.
+ * one map lookup per distinct prefix length whose last character the path has at that place
+ * (prefixes mostly end in '/': a path is looked up at its slashes only, and no string is cut
+ * for the other lengths).
  */
 
 export interface RouteSpec<T> {
@@ -36,6 +38,12 @@ interface Entry<T> {
 
 type HostMatcher = (host: string) => boolean
 
+/** A length some prefix uri has, and the characters (codes) such prefixes end with. */
+interface PrefixLength {
+  readonly length: number
+  readonly lastChars: ReadonlySet<number>
+}
+
 const NOT_FOUND = { kind: 'not-found' } as const
 
 export function compileHosts(hosts: readonly string[] | undefined): HostMatcher | undefined {
@@ -53,7 +61,7 @@ export function compileHosts(hosts: readonly string[] | undefined): HostMatcher 
 export class Router<T> {
   readonly #exact = new Map<string, Entry<T>[]>()
   readonly #prefixes = new Map<string, Entry<T>[]>()
-  readonly #prefixLengths: number[]
+  readonly #prefixLengths: readonly PrefixLength[]
 
   constructor(specs: readonly RouteSpec<T>[]) {
     specs.forEach((spec, order) => {
@@ -76,7 +84,16 @@ export class Router<T> {
     const byPrecedence = (a: Entry<T>, b: Entry<T>) => b.priority - a.priority || a.order - b.order
     for (const list of this.#exact.values()) list.sort(byPrecedence)
     for (const list of this.#prefixes.values()) list.sort(byPrecedence)
-    this.#prefixLengths = [...new Set([...this.#prefixes.keys()].map((k) => k.length))].sort((a, b) => b - a)
+    const lastChars = new Map<number, Set<number>>()
+    for (const key of this.#prefixes.keys()) {
+      // Keys are never empty: every uri starts with '/'.
+      const chars = lastChars.get(key.length) ?? new Set<number>()
+      chars.add(key.charCodeAt(key.length - 1))
+      lastChars.set(key.length, chars)
+    }
+    this.#prefixLengths = [...lastChars]
+      .map(([length, chars]) => ({ length, lastChars: chars }))
+      .sort((a, b) => b.length - a.length)
   }
 
   /** `host` must be lower case without port; `path` is the request's pathname. */
@@ -97,8 +114,8 @@ export class Router<T> {
 
     const exact = consider(this.#exact.get(path))
     if (exact) return { kind: 'found', value: exact.value, suffix: '' }
-    for (const length of this.#prefixLengths) {
-      if (length > path.length) continue
+    for (const { length, lastChars } of this.#prefixLengths) {
+      if (length > path.length || !lastChars.has(path.charCodeAt(length - 1))) continue
       const prefix = path.length === length ? path : path.slice(0, length)
       const found = consider(this.#prefixes.get(prefix))
       if (found) return { kind: 'found', value: found.value, suffix: path.slice(length) }

@@ -81,6 +81,22 @@ describe('Router prefixes', () => {
     assert.deepEqual(r.match('GET', 'h', '/files-old/x'), { kind: 'found', value: 'files', suffix: '-old/x' })
   })
 
+  test('prefixes of one length ending in different characters are each found, the longest first', () => {
+    const r = router(
+      { value: 'slash', uris: ['/ab/*'] },
+      { value: 'letter', uris: ['/abc*'] },
+      { value: 'digit', uris: ['/ab1*'] },
+      { value: 'short', uris: ['/a*'] },
+      { value: 'root', uris: ['/*'] },
+    )
+    assert.equal(GET(r, '/ab/x'), 'slash')
+    assert.equal(GET(r, '/abcdef'), 'letter')
+    assert.equal(GET(r, '/ab1/2'), 'digit')
+    assert.equal(GET(r, '/ab2'), 'short')
+    assert.equal(GET(r, '/b'), 'root')
+    assert.deepEqual(r.match('GET', 'h', '/abc'), { kind: 'found', value: 'letter', suffix: '' })
+  })
+
   test('/api/* does not match /api', () => {
     const r = router({ value: 'api', uris: ['/api/*'] })
     assert.equal(GET(r, '/api'), 'not-found')
