@@ -4,10 +4,11 @@
  * encoded into one byte buffer as they come and written in one write when it is nearly full or
  * 50 ms after the first pending line, as nginx's `access_log ... buffer= flush=` does.
  * Why bytes and not a list of strings: a line is a tree of string pieces pointing at per-request
- * strings; kept for 50 ms they survive young-generation collections and get copied (measured on
- * Node: GC time doubled and the access log cost ~5 us per request instead of ~1). Encoded at once,
- * the pieces die young. Flushing once per event-loop turn (setImmediate) kept the loop polling
- * without blocking: ~0.7x of the unlogged throughput over HTTP/1.1. `flush()` runs at shutdown.
+ * strings; kept for 50 ms they survive young-generation collections and get copied. Encoded at
+ * once, the pieces die young (profile on Node, same load: ~0.5 us less GC and ~0.1 us less
+ * logger time per request than joining the strings at flush). Flushing once per event-loop turn
+ * (setImmediate) kept the loop polling without blocking: ~0.7x of the unlogged throughput over
+ * HTTP/1.1. `flush()` runs at shutdown.
  */
 import type { Logger } from '../core/logger.ts'
 
