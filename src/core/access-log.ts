@@ -1,10 +1,12 @@
 /**
  * @module
- * The access log line, serialised by hand: one template string instead of an entry object plus
- * JSON.stringify, and the ISO time made once per millisecond. Measured on Node: the object +
- * stringify + toISOString version cost ~5 us per request and a good share of the GC.
- * Every string a client can influence is either plain printable ASCII without '"' or '\\' (quoted
- * as it is) or goes through JSON.stringify, so any other byte is escaped.
+ * The access log line, written by hand straight into the logger's byte buffer: no entry object
+ * for JSON.stringify, no template string, no separate UTF-8 encoding pass. Fields of plain
+ * printable ASCII (nearly all of them) are copied byte by byte; any other string goes through
+ * JSON.stringify, so every byte a client can influence is escaped exactly as JSON.stringify does.
+ * The time's second ("2026-12-05T20:14:05.") is made once per second.
+ * Measured on Node (profile, HTTP/1.1, same load): the template-string version spent ~1.8 us
+ * per request on the line (quoting, the template, `encodeInto`, the ISO time).
  */
 
 export interface AccessFields {
@@ -19,28 +21,152 @@ export interface AccessFields {
   readonly upstream: string | undefined
 }
 
-let lastMs = Number.NaN
-let lastIso = ''
+const encoder = new TextEncoder()
+const ascii = (text: string): Uint8Array => encoder.encode(text)
 
-/** `new Date(ms).toISOString()`, reused within the same millisecond. */
-export function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms
-    lastIso = new Date(ms).toISOString()
-  }
-  return lastIso
+const TIME = ascii('{"time":"')
+const REMOTE_ADDR = ascii('Z","remote_addr":')
+const PROTOCOL = ascii(',"protocol":')
+const PROTOCOLS = { '1.1': ascii('"HTTP/1.1"'), '2': ascii('"HTTP/2"') } as const
+const METHOD = ascii(',"method":')
+const PATH = ascii(',"path":')
+const STATUS = ascii(',"status":')
+const DURATION = ascii(',"duration_ms":')
+const ROUTE = ascii(',"route":')
+const REQUEST_ID = ascii(',"request_id":')
+const UPSTREAM = ascii(',"upstream":')
+const NULL = ascii('null')
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const DOT = 0x2e
+const ZERO = 0x30
+
+/**
+ * More bytes than any line for `f` takes: the fixed part and numbers stay under 400 bytes, and
+ * JSON.stringify turns one UTF-16 unit into at most 6 bytes (`\u001f`).
+ */
+export function accessLineMaxBytes(f: AccessFields): number {
+  const strings =
+    f.remoteAddress.length +
+    f.method.length +
+    f.path.length +
+    (f.route?.length ?? 0) +
+    (f.requestId?.length ?? 0) +
+    (f.upstream?.length ?? 0)
+  return 400 + 6 * strings
 }
 
-/** Printable ASCII other than '"' and '\\': quoted as it is, no JSON.stringify (a call into the runtime). */
-const NEEDS_NO_ESCAPE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+/**
+ * Writes one JSON object (no trailing newline), the fields in a fixed order, into `out` from
+ * `at`; returns where it ended. `out` must have `accessLineMaxBytes(f)` bytes free from `at`.
+ */
+export function writeAccessLine(
+  f: AccessFields,
+  out: Uint8Array,
+  at: number,
+  nowMs: number = Date.now(),
+): number {
+  out.set(TIME, at)
+  at = writeTime(out, at + TIME.length, nowMs)
+  out.set(REMOTE_ADDR, at)
+  at = writeString(out, at + REMOTE_ADDR.length, f.remoteAddress)
+  out.set(PROTOCOL, at)
+  at = writeBytes(out, at + PROTOCOL.length, f.httpVersion === undefined ? NULL : PROTOCOLS[f.httpVersion])
+  out.set(METHOD, at)
+  at = writeString(out, at + METHOD.length, f.method)
+  out.set(PATH, at)
+  at = writeString(out, at + PATH.length, f.path)
+  out.set(STATUS, at)
+  at = writeNumber(out, at + STATUS.length, f.status)
+  out.set(DURATION, at)
+  at = writeMillis(out, at + DURATION.length, f.durationMs)
+  out.set(ROUTE, at)
+  at = writeString(out, at + ROUTE.length, f.route)
+  out.set(REQUEST_ID, at)
+  at = writeString(out, at + REQUEST_ID.length, f.requestId)
+  out.set(UPSTREAM, at)
+  at = writeString(out, at + UPSTREAM.length, f.upstream)
+  out[at] = 0x7d // }
+  return at + 1
+}
 
-const str = (value: string | undefined): string =>
-  value === undefined ? 'null' : NEEDS_NO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value)
-
-const PROTOCOL = { '1.1': '"HTTP/1.1"', '2': '"HTTP/2"' } as const
-
-/** One JSON object (no trailing newline), the fields in a fixed order. */
+/** The same line as a string (tests, and loggers that keep strings). */
 export function accessLine(f: AccessFields, nowMs: number = Date.now()): string {
-  const protocol = f.httpVersion === undefined ? 'null' : PROTOCOL[f.httpVersion]
-  return `{"time":"${isoTime(nowMs)}","remote_addr":${str(f.remoteAddress)},"protocol":${protocol},"method":${str(f.method)},"path":${str(f.path)},"status":${f.status},"duration_ms":${Math.round(f.durationMs * 1000) / 1000},"route":${str(f.route)},"request_id":${str(f.requestId)},"upstream":${str(f.upstream)}}`
+  const bytes = new Uint8Array(accessLineMaxBytes(f))
+  return new TextDecoder().decode(bytes.subarray(0, writeAccessLine(f, bytes, 0, nowMs)))
+}
+
+function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  out.set(bytes, at)
+  return at + bytes.length
+}
+
+/** A JSON string: copied as it is while it is printable ASCII without '"' or '\\', else JSON.stringify. */
+function writeString(out: Uint8Array, at: number, value: string | undefined): number {
+  if (value === undefined) return writeBytes(out, at, NULL)
+  out[at] = QUOTE
+  let end = at + 1
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH) {
+      return at + encoder.encodeInto(JSON.stringify(value), out.subarray(at)).written
+    }
+    out[end++] = code
+  }
+  out[end] = QUOTE
+  return end + 1
+}
+
+/** Decimal digits of a non-negative integer (status codes). */
+function writeInteger(out: Uint8Array, at: number, value: number): number {
+  let digits = 1
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++
+  for (let i = digits - 1, rest = value; i >= 0; i--, rest = Math.floor(rest / 10))
+    out[at + i] = ZERO + (rest % 10)
+  return at + digits
+}
+
+/** Any number as JSON writes it; integers below 2^53 without a string. */
+function writeNumber(out: Uint8Array, at: number, value: number): number {
+  if (Number.isSafeInteger(value) && value >= 0) return writeInteger(out, at, value)
+  return at + encoder.encodeInto(JSON.stringify(value), out.subarray(at)).written
+}
+
+/**
+ * Milliseconds rounded to the microsecond, as `Math.round(ms * 1000) / 1000` prints: "12", "0.5",
+ * "3.125". Exact below 10^15 us (a decimal of at most 15 digits prints as itself).
+ */
+function writeMillis(out: Uint8Array, at: number, ms: number): number {
+  const micros = Math.round(ms * 1000)
+  if (!(micros >= 0 && micros < 1e15)) return writeNumber(out, at, micros / 1000)
+  at = writeInteger(out, at, Math.floor(micros / 1000))
+  const fraction = micros % 1000
+  if (fraction === 0) return at
+  out[at++] = DOT
+  out[at++] = ZERO + Math.floor(fraction / 100)
+  if (fraction % 100 === 0) return at
+  out[at++] = ZERO + (Math.floor(fraction / 10) % 10)
+  if (fraction % 10 === 0) return at
+  out[at++] = ZERO + (fraction % 10)
+  return at
+}
+
+let cachedSecond = Number.NaN
+/** "2026-12-05T20:14:05." of `cachedSecond`. */
+let cachedSecondBytes: Uint8Array = new Uint8Array(0)
+
+/** `new Date(ms).toISOString()` without its closing "Z"; the date and time of day made once per second. */
+function writeTime(out: Uint8Array, at: number, ms: number): number {
+  const millis = ((ms % 1000) + 1000) % 1000
+  const second = ms - millis
+  if (second !== cachedSecond) {
+    cachedSecond = second
+    cachedSecondBytes = ascii(new Date(second).toISOString().slice(0, -4))
+  }
+  out.set(cachedSecondBytes, at)
+  at += cachedSecondBytes.length
+  out[at++] = ZERO + Math.floor(millis / 100)
+  out[at++] = ZERO + (Math.floor(millis / 10) % 10)
+  out[at++] = ZERO + (millis % 10)
+  return at
 }

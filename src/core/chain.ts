@@ -30,36 +30,52 @@ export function orderLinks(links: readonly ChainLink[]): ChainLink[] {
     )
 }
 
+const DONE: Promise<void> = Promise.resolve()
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as PromiseLike<unknown> | null)?.then === 'function'
+
 /**
  * Composes middlewares into one handler (koa/Hono onion). A middleware may return a Response or
  * set `c.res`; the chain's result is the last response set. Config validation guarantees a
  * terminal link, so an unanswered chain is a bug (500), never a hang.
+ * No async functions here: a link that answers synchronously costs no promise, and one that
+ * returns a promise costs one `then`, where an `async` dispatch cost a promise and an await per
+ * link on every request.
  */
 export function buildChain(
   links: readonly ChainLink[],
   onError: (error: unknown, c: GatewayContext) => Response,
 ): RouteHandler {
   const middlewares = orderLinks(links).map((link) => link.middleware)
-  return async (c) => {
+  return (c) => {
     let reached = -1
-    const dispatch = async (i: number): Promise<void> => {
-      // A plugin calling next() twice would run the terminal twice (a POST sent twice).
-      if (i <= reached) throw new Error('next() called more than once')
-      reached = i
-      const middleware = middlewares[i]
-      if (!middleware) return
-      let result: unknown
-      try {
-        result = await middleware(c, () => dispatch(i + 1))
-      } catch (error) {
-        // Answered where it was thrown, so outer links (request-id, response plugins) still
-        // decorate error responses the way they decorate successful ones.
-        result = onError(error, c)
-      }
+    const settle = (result: unknown): void => {
       if (result instanceof Response) c.res = result
     }
-    await dispatch(0)
-    if (!c.finalized) throw new GatewayError('INTERNAL', 'no plugin answered the request')
-    return c.res
+    // Answered where it was thrown, so outer links (request-id, response plugins) still
+    // decorate error responses the way they decorate successful ones.
+    const answerError = (error: unknown): void => settle(onError(error, c))
+    const dispatch = (i: number): Promise<void> => {
+      // A plugin calling next() twice would run the terminal twice (a POST sent twice).
+      if (i <= reached) return Promise.reject(new Error('next() called more than once'))
+      reached = i
+      const middleware = middlewares[i]
+      if (!middleware) return DONE
+      let result: unknown
+      try {
+        result = middleware(c, () => dispatch(i + 1))
+      } catch (error) {
+        answerError(error)
+        return DONE
+      }
+      if (isThenable(result)) return Promise.resolve(result).then(settle, answerError)
+      settle(result)
+      return DONE
+    }
+    return dispatch(0).then(() => {
+      if (!c.finalized) throw new GatewayError('INTERNAL', 'no plugin answered the request')
+      return c.res
+    })
   }
 }

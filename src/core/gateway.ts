@@ -8,7 +8,6 @@
 import { Hono } from 'hono'
 import type { GatewayConfig } from '../config/schema.ts'
 import { runSliced, runToEnd } from '../config/slices.ts'
-import { accessLine } from './access-log.ts'
 import { errorResponse, GatewayError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { ConnInfo, Deps, GatewayContext, GatewayEnv, Plugin } from './plugin.ts'
@@ -65,45 +64,50 @@ export class Gateway {
   readonly fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> =>
     this.app.fetch(request, conn)
 
-  async #handle(c: GatewayContext): Promise<Response> {
+  // Not async: a found route's promise is extended with one `then`, and the other answers are
+  // returned as they are (Hono takes a Response or a promise of one).
+  #handle(c: GatewayContext): Response | Promise<Response> {
     const snapshot = this.#snapshot
     const started = performance.now()
-    let response: Response
-    if (!snapshot) {
-      response = errorResponse('SHUTTING_DOWN', 'gateway is starting')
-    } else {
-      const url = c.req.url
-      const match = snapshot.router.match(c.req.method, hostnameOf(authorityOf(url)), c.req.path)
-      if (match.kind === 'found') {
-        c.set('routeId', match.value.id)
-        c.set('pathSuffix', match.suffix)
-        response = await match.value.handle(c)
-      } else if (match.kind === 'method-not-allowed') {
-        response = errorResponse('METHOD_NOT_ALLOWED', `method ${c.req.method} not allowed here`, {
-          allow: match.allow.join(', '),
-        })
-      } else {
-        response = errorResponse('NO_ROUTE', `no route for ${c.req.method} ${c.req.path}`)
-      }
+    if (!snapshot)
+      return this.#answered(c, undefined, started, errorResponse('SHUTTING_DOWN', 'gateway is starting'))
+    const match = snapshot.router.match(c.req.method, hostnameOf(authorityOf(c.req.url)), c.req.path)
+    if (match.kind === 'found') {
+      c.set('routeId', match.value.id)
+      c.set('pathSuffix', match.suffix)
+      return match.value.handle(c).then((response) => this.#answered(c, snapshot, started, response))
     }
+    const response =
+      match.kind === 'method-not-allowed'
+        ? errorResponse('METHOD_NOT_ALLOWED', `method ${c.req.method} not allowed here`, {
+            allow: match.allow.join(', '),
+          })
+        : errorResponse('NO_ROUTE', `no route for ${c.req.method} ${c.req.path}`)
+    return this.#answered(c, snapshot, started, response)
+  }
+
+  #answered(
+    c: GatewayContext,
+    snapshot: Snapshot | undefined,
+    started: number,
+    response: Response,
+  ): Response {
     if (snapshot?.config.server.access_log !== false) this.#logAccess(c, response, started)
     return response
   }
 
   #logAccess(c: GatewayContext, response: Response, started: number): void {
-    this.#logger.access(
-      accessLine({
-        remoteAddress: c.env.remoteAddress,
-        httpVersion: c.env.httpVersion,
-        method: c.req.method,
-        path: c.req.path,
-        status: response.status,
-        durationMs: performance.now() - started,
-        route: c.get('routeId'),
-        requestId: c.get('requestId'),
-        upstream: c.get('upstream'),
-      }),
-    )
+    this.#logger.access({
+      remoteAddress: c.env.remoteAddress,
+      httpVersion: c.env.httpVersion,
+      method: c.req.method,
+      path: c.req.path,
+      status: response.status,
+      durationMs: performance.now() - started,
+      route: c.get('routeId'),
+      requestId: c.get('requestId'),
+      upstream: c.get('upstream'),
+    })
   }
 
   readonly #toResponse = (error: unknown, c: GatewayContext): Response => {

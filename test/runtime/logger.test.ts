@@ -1,65 +1,101 @@
 /**
- * The process logger's access buffer (src/runtime/logger.ts): lines are encoded into one byte
- * buffer as they come. Whatever the sizes, every line must come out whole, in order, once.
+ * The process logger's access buffer (src/runtime/logger.ts): access lines are written into one
+ * byte buffer as they come. Whatever the sizes, every line must come out whole, in order, once.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { type AccessFields, accessLineMaxBytes } from '../../src/core/access-log.ts'
 import { createProcessLogger } from '../../src/runtime/logger.ts'
+
+const BUFFER_BYTES = 64 * 1024
+
+function entry(path: string): AccessFields {
+  return {
+    remoteAddress: '127.0.0.1',
+    httpVersion: '1.1',
+    method: 'GET',
+    path,
+    status: 200,
+    durationMs: 0.25,
+    route: 'r1',
+    requestId: undefined,
+    upstream: '127.0.0.1:8080',
+  }
+}
 
 function capture() {
   const writes: Uint8Array[] = []
   // Kept as written, not copied: a logger that wrote into bytes it had handed over would show.
   const logger = createProcessLogger((bytes) => writes.push(bytes))
   const text = () => new TextDecoder().decode(Buffer.concat(writes))
-  return { logger, writes, text }
+  /** The paths of the lines written so far, each line parsed as JSON. */
+  const paths = () => linesOf(text()).map((line) => line.path)
+  return { logger, writes, text, paths }
+}
+
+/** Every line must be a complete JSON object ending in a newline. */
+function linesOf(text: string): { path: string; time: string }[] {
+  assert.ok(text === '' || text.endsWith('\n'), 'the output ends on a line boundary')
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => JSON.parse(line))
 }
 
 describe('process logger: access lines', () => {
   test('nothing is written before a flush; a flush writes every pending line once, in order', () => {
-    const { logger, writes, text } = capture()
-    const lines = ['{"a":1}', '{"path":"/é/😀"}', '{"b":"\\u0000"}']
-    for (const line of lines) logger.access(line)
+    const { logger, writes, paths, text } = capture()
+    const sent = ['/a', '/é/😀', '/\u0000']
+    for (const path of sent) logger.access(entry(path))
     assert.equal(writes.length, 0, 'small lines wait for the buffer or the timer')
     logger.flush()
     assert.equal(writes.length, 1, 'one write for all pending lines')
-    assert.equal(text(), `${lines.join('\n')}\n`)
+    assert.deepEqual(paths(), sent)
+    assert.match(linesOf(text())[0]!.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     logger.flush()
     assert.equal(writes.length, 1, 'an empty flush writes nothing')
   })
 
   test('lines beyond the buffer are written as it fills, none split or lost', () => {
-    const { logger, writes, text } = capture()
-    const lines = Array.from({ length: 2000 }, (_, i) => `{"n":${i},"path":"/${'é'.repeat(i % 97)}"}`)
-    for (const line of lines) logger.access(line)
+    const { logger, writes, paths } = capture()
+    const sent = Array.from({ length: 2000 }, (_, i) => `/${i}/${'é'.repeat(i % 97)}`)
+    for (const path of sent) logger.access(entry(path))
     assert.ok(writes.length >= 2, `the buffer filled and was written (${writes.length} writes)`)
     logger.flush()
-    assert.equal(text(), `${lines.join('\n')}\n`)
+    assert.deepEqual(paths(), sent)
     // Each write ends on a line boundary: no line is split across two writes.
     for (const bytes of writes) assert.equal(bytes.at(-1), 0x0a)
   })
 
   test('a line larger than the whole buffer goes out on its own, after the lines before it', () => {
-    const { logger, text } = capture()
-    const huge = `{"path":"/${'x'.repeat(200 * 1024)}"}`
-    logger.access('{"first":true}')
-    logger.access(huge)
-    logger.access('{"last":true}')
+    const { logger, writes, paths } = capture()
+    const huge = `/${'x'.repeat(200 * 1024)}`
+    logger.access(entry('/first'))
+    logger.access(entry(huge))
+    logger.access(entry('/last'))
     logger.flush()
-    assert.equal(text(), `{"first":true}\n${huge}\n{"last":true}\n`)
+    assert.deepEqual(paths(), ['/first', huge, '/last'])
+    assert.equal(writes.length, 3)
   })
 
-  test('a line as large as the buffer can be, and lone surrogates, come out intact', () => {
-    const { logger, writes, text } = capture()
-    // 21,845 UTF-16 units may take 65,535 bytes + the newline: exactly the buffer, so it is
-    // buffered, not written alone. In 3-byte characters it nearly fills it: the next line no
-    // longer fits and the first goes out on its own.
-    const lines = [`{"a":"${'€'.repeat(21_845 - 8)}"}`, '{"c":3}']
-    for (const line of lines) logger.access(line)
-    assert.equal(writes.length, 1)
-    logger.access('{"lone":"\ud800x\udc00"}')
+  test('a line whose worst case just fits is buffered; lone surrogates come out escaped', () => {
+    const { logger, writes, paths, text } = capture()
+    // The longest path whose worst case (accessLineMaxBytes + the newline) is the whole buffer:
+    // it is buffered, not written alone. Its bytes take half the buffer, but the worst case of a
+    // second one does not fit beside them, so the first goes out on its own.
+    const spare = BUFFER_BYTES - (accessLineMaxBytes(entry('')) + 1)
+    const longest = '€'.repeat(Math.floor(spare / 6))
+    assert.ok(accessLineMaxBytes(entry(longest)) + 1 <= BUFFER_BYTES)
+    assert.ok(accessLineMaxBytes(entry(`${longest}€`)) + 1 > BUFFER_BYTES)
+    logger.access(entry(longest))
+    assert.equal(writes.length, 0, 'a line that fits the empty buffer waits in it')
+    logger.access(entry(longest))
+    assert.equal(writes.length, 1, 'the second one did not fit: the first went out')
+    logger.access(entry('/lone\ud800x\udc00'))
     logger.flush()
-    // A lone surrogate cannot be UTF-8: it is written as U+FFFD, never as broken bytes.
-    assert.equal(text(), `${lines.join('\n')}\n{"lone":"\ufffdx\ufffd"}\n`)
+    assert.deepEqual(paths(), [longest, longest, '/lone\ud800x\udc00'])
+    // A lone surrogate cannot be UTF-8: JSON.stringify escapes it, never broken bytes.
+    assert.ok(text().includes('"path":"/lone\\ud800x\\udc00"'))
     assert.equal(writes.length, 2)
   })
 
@@ -70,18 +106,21 @@ describe('process logger: access lines', () => {
       if (fail) throw new Error('ENOSPC')
       written.push(new TextDecoder().decode(bytes))
     })
-    logger.access('{"lost":1}')
+    logger.access(entry('/lost'))
     assert.doesNotThrow(() => logger.flush())
     fail = false
-    logger.access('{"kept":1}')
+    logger.access(entry('/kept'))
     logger.flush()
-    assert.deepEqual(written, ['{"kept":1}\n'])
+    assert.deepEqual(
+      linesOf(written.join('')).map((line) => line.path),
+      ['/kept'],
+    )
   })
 
   test('pending lines are written within the flush interval without an explicit flush', async () => {
-    const { logger, text } = capture()
-    logger.access('{"late":1}')
+    const { logger, paths } = capture()
+    logger.access(entry('/late'))
     await new Promise((resolve) => setTimeout(resolve, 300))
-    assert.equal(text(), '{"late":1}\n')
+    assert.deepEqual(paths(), ['/late'])
   })
 })
