@@ -8,6 +8,7 @@
 import { Hono } from 'hono'
 import type { GatewayConfig } from '../config/schema.ts'
 import { runSliced, runToEnd } from '../config/slices.ts'
+import { CatchAllRouter } from './catch-all-router.ts'
 import { errorResponse, GatewayError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { ConnInfo, Deps, GatewayContext, GatewayEnv, Plugin } from './plugin.ts'
@@ -30,7 +31,7 @@ export class Gateway {
     this.#plugins = options.plugins
     this.#deps = options.deps
     this.#logger = options.deps.logger
-    this.app = new Hono<GatewayEnv>()
+    this.app = new Hono<GatewayEnv>({ router: new CatchAllRouter() })
     this.app.all('*', (c) => this.#handle(c))
   }
 
