@@ -1,8 +1,9 @@
 /**
  * @module
  * The outbound HTTP client every terminal handler uses (proxy, aws-lambda, azure-functions).
- * Each runtime adapter supplies one: on Node a pooled `node:http` client (Node's global fetch
- * proxies ~10x slower, measured), on Bun and Deno their own fetch. The core never imports one.
+ * Each runtime adapter supplies one: on every runtime the pooled HTTP/1.1 socket client
+ * (src/adapters/socket-client) over `node:net` (Node, Deno) or `Bun.connect` (Bun); Bun can
+ * use its own fetch instead (`SLUICE_BUN_CLIENT=fetch`). The core never imports one.
  */
 
 export interface Origin {
