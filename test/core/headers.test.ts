@@ -49,6 +49,29 @@ describe('endToEndRequestFromRaw', () => {
   })
 })
 
+describe('header records', () => {
+  test('inherit nothing: names of Object.prototype members are plain headers, and pollution does not show', () => {
+    const proto = Object.prototype as Record<string, unknown>
+    proto.polluted = 'yes'
+    try {
+      const request = endToEndRequestFromRaw(['Constructor', 'c', 'toString', 't', 'Accept', '*/*'])
+      const response = endToEndFromRaw(['constructor', 'a', 'Constructor', 'b', 'hasOwnProperty', 'h'])
+      for (const record of [request, response]) {
+        assert.equal('polluted' in record, false)
+        const names: string[] = []
+        for (const name in record) names.push(name)
+        assert.deepEqual(names, Object.keys(record))
+      }
+      assert.equal(request.constructor, 'c')
+      assert.equal(request.tostring, 't')
+      assert.equal((response as Record<string, string>).constructor, 'a, b')
+      assert.equal((response as Record<string, string>).hasownproperty, 'h')
+    } finally {
+      delete proto.polluted
+    }
+  })
+})
+
 describe('endToEndFromRaw', () => {
   test('a Connection value passed in filters as the one found in the list', () => {
     const raw = ['Connection', 'X-Hop', 'X-Hop', 'h', 'X-End', 'e']
