@@ -400,6 +400,40 @@ describe('parseResponseHead: headers', () => {
     )
   })
 
+  test('only spaces and tabs count as whitespace around a value: other bytes stay, or are refused', () => {
+    const { headers } = parseResponseHead(
+      'HTTP/1.1 200 OK\r\nX-Nbsp: \u00a0v\u00a0\r\nContent-Length: 0',
+      'GET',
+    )
+    assert.equal((headers as Record<string, string>)['x-nbsp'], '\u00a0v\u00a0')
+    for (const edge of ['\u000b', '\u000c', '\r', '\u0000']) {
+      assert.throws(
+        () => parseResponseHead(`HTTP/1.1 200 OK\r\nX-Odd: ${edge}v\r\nContent-Length: 0`, 'GET'),
+        isProtocolError,
+        JSON.stringify(edge),
+      )
+    }
+  })
+
+  test('Connection decides reuse: HTTP/1.1 unless close, HTTP/1.0 only with keep-alive', () => {
+    const cases: [string, string | undefined, boolean][] = [
+      ['1', undefined, true],
+      ['1', 'keep-alive', true],
+      ['1', 'close', false],
+      ['1', 'Upgrade, Close', false],
+      ['1', 'x-closed', true],
+      ['0', undefined, false],
+      ['0', 'Keep-Alive', true],
+      ['0', 'x-custom, keep-alive', true],
+      ['0', 'close', false],
+    ]
+    for (const [minor, connection, reuse] of cases) {
+      const line = connection === undefined ? '' : `\r\nConnection: ${connection}`
+      const head = parseResponseHead(`HTTP/1.${minor} 200 OK${line}\r\nContent-Length: 0`, 'GET')
+      assert.equal(head.keepAlive, reuse, `HTTP/1.${minor} ${connection}`)
+    }
+  })
+
   test('repeated headers are joined with ", " in order (names compared case-insensitively)', () => {
     const { headers } = parseResponseHead(
       'HTTP/1.1 200 OK\r\nVary: accept\r\nx-a: 1\r\nVARY: origin\r\nvary: cookie\r\ncontent-length: 0',
