@@ -66,7 +66,7 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
   return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
     const end = hooks.begin()
     stream.once('close', end)
-    stream.on('error', () => {}) // a reset stream must cost one request, never the process
+    stream.on('error', ignore) // a reset stream must cost one request, never the process
     const method = headers[':method'] ?? 'GET'
     const path = headers[':path']
     const authority = headers[':authority'] ?? headers.host
@@ -88,17 +88,30 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
       rawHeaders: () => rawHeaders,
       onClientGone: clientGoneOf(stream),
     })
-    Promise.resolve(answer)
-      .then((response) => write(stream, response, method))
-      .catch(() => {
-        // Node refused the response (e.g. an invalid header): reset this stream only.
-        if (!stream.destroyed) stream.destroy(new Error('response not writable'))
-      })
-      .finally(() => {
-        // A body nobody read (a GET with a body, a mocked POST): discard it so the stream closes.
-        if (!request.bodyRequested && !stream.destroyed) stream.resume()
-      })
+    void respond(stream, answer, request, method)
   }
+}
+
+const ignore = (): void => {}
+
+/**
+ * Writes the gateway's answer, then discards any body nobody read. One async function rather than
+ * a then/catch/finally chain: two promises and three closures fewer per stream.
+ */
+async function respond(
+  stream: ServerHttp2Stream,
+  answer: Response | Promise<Response>,
+  request: LazyRequest,
+  method: string,
+): Promise<void> {
+  try {
+    await write(stream, await answer, method)
+  } catch {
+    // Node refused the response (e.g. an invalid header): reset this stream only.
+    if (!stream.destroyed) stream.destroy(new Error('response not writable'))
+  }
+  // A body nobody read (a GET with a body, a mocked POST): discard it so the stream closes.
+  if (!request.bodyRequested && !stream.destroyed) stream.resume()
 }
 
 /** Bodies up to this size are ended after their write completes (see `write`). */
