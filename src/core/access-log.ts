@@ -47,14 +47,23 @@ const ZERO = 0x30
  */
 export function accessLineMaxBytes(f: AccessFields): number {
   const strings =
-    f.remoteAddress.length +
-    f.method.length +
-    f.path.length +
-    (f.route?.length ?? 0) +
-    (f.requestId?.length ?? 0) +
-    (f.upstream?.length ?? 0)
+    lengthOf(f.remoteAddress) +
+    lengthOf(f.method) +
+    lengthOf(f.path) +
+    lengthOf(f.route) +
+    lengthOf(f.requestId) +
+    lengthOf(f.upstream)
   return 400 + 6 * strings
 }
+
+/**
+ * The fields come from plugins' context variables, typed but not checked at run time: anything
+ * that is not a string is logged as its String() (as the template-string version did).
+ */
+const asText = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : typeof value === 'string' ? value : String(value)
+
+const lengthOf = (value: unknown): number => asText(value)?.length ?? 0
 
 /**
  * Writes one JSON object (no trailing newline), the fields in a fixed order, into `out` from
@@ -102,7 +111,8 @@ function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
 }
 
 /** A JSON string: copied as it is while it is printable ASCII without '"' or '\\', else JSON.stringify. */
-function writeString(out: Uint8Array, at: number, value: string | undefined): number {
+function writeString(out: Uint8Array, at: number, field: string | undefined): number {
+  const value = asText(field)
   if (value === undefined) return writeBytes(out, at, NULL)
   out[at] = QUOTE
   let end = at + 1

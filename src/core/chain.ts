@@ -62,16 +62,23 @@ export function buildChain(
       reached = i
       const middleware = middlewares[i]
       if (!middleware) return DONE
-      let result: unknown
+      // As from the async function this replaces, next() never throws: whatever goes wrong here
+      // (onError or Hono's c.res setter throwing) becomes the returned promise's rejection.
       try {
-        result = middleware(c, () => dispatch(i + 1))
-      } catch (error) {
-        answerError(error)
+        let result: unknown
+        try {
+          result = middleware(c, () => dispatch(i + 1))
+          // Inside the try: a `then` getter that throws is the link's error, as with `await`.
+          if (isThenable(result)) return Promise.resolve(result).then(settle, answerError)
+        } catch (error) {
+          answerError(error)
+          return DONE
+        }
+        settle(result)
         return DONE
+      } catch (error) {
+        return Promise.reject(error)
       }
-      if (isThenable(result)) return Promise.resolve(result).then(settle, answerError)
-      settle(result)
-      return DONE
     }
     return dispatch(0).then(() => {
       if (!c.finalized) throw new GatewayError('INTERNAL', 'no plugin answered the request')

@@ -33,6 +33,9 @@ export class Gateway {
     this.#logger = options.deps.logger
     this.app = new Hono<GatewayEnv>({ router: new CatchAllRouter() })
     this.app.all('*', (c) => this.#handle(c))
+    // A route's chain answers its own errors (chain.ts); what still escapes (a bug) gets the same
+    // JSON 500 as any other internal error, not Hono's plain-text one.
+    this.app.onError((error, c) => this.#toResponse(error, c as GatewayContext))
   }
 
   /**
@@ -62,8 +65,15 @@ export class Gateway {
     return this.#snapshot
   }
 
-  readonly fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> =>
-    this.app.fetch(request, conn)
+  readonly fetch = (request: Request, conn: ConnInfo): Response | Promise<Response> => {
+    try {
+      return this.app.fetch(request, conn)
+    } catch (error) {
+      // Hono rethrows a thrown non-Error synchronously; adapters expect a rejection, never a throw
+      // out of their request handler (on Node that would be an uncaught exception).
+      return Promise.reject(error)
+    }
+  }
 
   // Not async: a found route's promise is extended with one `then`, and the other answers are
   // returned as they are (Hono takes a Response or a promise of one).
@@ -78,7 +88,11 @@ export class Gateway {
       c.set('pathSuffix', match.suffix)
       // Without an access log there is nothing to do after the chain: no extra promise.
       if (snapshot.config.server.access_log === false) return match.value.handle(c)
-      return match.value.handle(c).then((response) => this.#answered(c, snapshot, started, response))
+      return match.value.handle(c).then(
+        (response) => this.#answered(c, snapshot, started, response),
+        // Logged like any other answer (the chain answers its own errors, so this is a bug).
+        (error: unknown) => this.#answered(c, snapshot, started, this.#toResponse(error, c)),
+      )
     }
     const response =
       match.kind === 'method-not-allowed'

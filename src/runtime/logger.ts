@@ -55,23 +55,31 @@ export function createProcessLogger(
     warn: (message) => line('warn', message),
     error: (message) => line('error', message),
     access(fields: AccessFields) {
-      const worstCase = accessLineMaxBytes(fields) + 1 // and the newline
-      if (used + worstCase > BUFFER_BYTES) flush()
-      if (worstCase > BUFFER_BYTES) {
-        const bytes = new Uint8Array(worstCase)
-        const end = writeAccessLine(fields, bytes, 0)
-        bytes[end] = 0x0a
-        write(bytes.subarray(0, end + 1))
-        return
-      }
-      used = writeAccessLine(fields, buffer, used)
-      buffer[used++] = 0x0a
-      if (timer === undefined) {
-        timer = setTimeout(flush, FLUSH_AFTER_MS)
-        // Never the reason the process stays up; shutdown calls flush() itself.
-        timer.unref?.()
+      try {
+        append(fields)
+      } catch {
+        // A request must never fail because its access line could not be written.
       }
     },
     flush,
+  }
+
+  function append(fields: AccessFields): void {
+    const worstCase = accessLineMaxBytes(fields) + 1 // and the newline
+    if (used + worstCase > BUFFER_BYTES) flush()
+    if (worstCase > BUFFER_BYTES) {
+      const bytes = new Uint8Array(worstCase)
+      const end = writeAccessLine(fields, bytes, 0)
+      bytes[end] = 0x0a
+      write(bytes.subarray(0, end + 1))
+      return
+    }
+    used = writeAccessLine(fields, buffer, used)
+    buffer[used++] = 0x0a
+    if (timer === undefined) {
+      timer = setTimeout(flush, FLUSH_AFTER_MS)
+      // Never the reason the process stays up; shutdown calls flush() itself.
+      timer.unref?.()
+    }
   }
 }

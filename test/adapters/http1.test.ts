@@ -415,6 +415,19 @@ describe('parseResponseHead: headers', () => {
     }
   })
 
+  test('Content-Length: repeats of one value are that value; other whitespace or values are refused', () => {
+    const length = (value: string) => {
+      const { framing } = parseResponseHead(`HTTP/1.1 200 OK\r\nContent-Length: ${value}`, 'GET')
+      return framing.kind === 'length' ? framing.length : framing.kind
+    }
+    assert.equal(length('5'), 5)
+    assert.equal(length('5, 5'), 5)
+    assert.equal(length('5,\t5'), 5)
+    for (const bad of ['\u00a05', '5\u00a0, 5', '5, 6', '+5', '5,', '-1', '0x5']) {
+      assert.throws(() => length(bad), isProtocolError, JSON.stringify(bad))
+    }
+  })
+
   test('Connection decides reuse: HTTP/1.1 unless close, HTTP/1.0 only with keep-alive', () => {
     const cases: [string, string | undefined, boolean][] = [
       ['1', undefined, true],

@@ -165,4 +165,18 @@ describe('accessLine', () => {
     assert.ok(end <= out.length)
     assert.equal(new TextDecoder().decode(out.subarray(10, end)), reference(hostile, now))
   })
+
+  test('fields that are not strings at run time: missing ones print null, others as their text', () => {
+    const now = Date.UTC(2026, 11, 5)
+    const odd = {
+      ...fields,
+      remoteAddress: undefined as unknown as string,
+      route: 42 as unknown as string,
+      requestId: null as unknown as string,
+    }
+    const line = JSON.parse(accessLine(odd, now)) as Record<string, unknown>
+    assert.equal(line.remote_addr, null)
+    assert.equal(line.route, '42')
+    assert.equal(line.request_id, null)
+  })
 })

@@ -341,4 +341,35 @@ describe('buildChain', () => {
     assert.equal(await (await app.request('/')).text(), '1')
     assert.equal(await (await app.request('/')).text(), '2')
   })
+
+  test('next() never throws: an onError that throws becomes its rejection, and outer links still run', async () => {
+    const events: string[] = []
+    const handler = buildChain(
+      [
+        link('outer', 'rewrite', 0, false, (_c, next) => {
+          let promise: Promise<void>
+          try {
+            promise = next()
+          } catch {
+            events.push('next() threw')
+            return Promise.resolve()
+          }
+          return promise.finally(() => events.push('outer cleanup'))
+        }),
+        // Not async: it throws synchronously, and onError throws in turn.
+        link('upstream', 'upstream', 0, false, () => {
+          throw new Error('terminal failed')
+        }),
+      ],
+      () => {
+        throw new Error('onError failed too')
+      },
+    )
+    const { app, escaped } = appFor(handler)
+    await app.request('/')
+    // Had next() thrown, the outer link would have recorded 'next() threw' and no cleanup.
+    assert.deepEqual(events, ['outer cleanup'])
+    assert.equal(escaped.length, 1)
+    assert.match(String(escaped[0]), /onError failed too/)
+  })
 })

@@ -99,6 +99,20 @@ describe('process logger: access lines', () => {
     assert.equal(writes.length, 2)
   })
 
+  test('an entry that cannot be written is dropped; the request and later lines are not affected', () => {
+    const { logger, paths } = capture()
+    const broken = {
+      ...entry('/x'),
+      get path(): string {
+        throw new Error('a plugin stored something odd')
+      },
+    }
+    assert.doesNotThrow(() => logger.access(broken))
+    logger.access(entry('/after'))
+    logger.flush()
+    assert.deepEqual(paths(), ['/after'])
+  })
+
   test('a sink that throws loses those lines, not the logger', () => {
     let fail = true
     const written: string[] = []
