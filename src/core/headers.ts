@@ -64,7 +64,7 @@ const joinValue = (list: string, value: string | undefined): string =>
 /** Copies `source` without hop-by-hop headers, as a plain record (cheaper than Headers). */
 export function endToEndRecord(source: Headers, drop?: ReadonlySet<string>): Record<string, string> {
   const isHop = hopByHopFilter(source.get('connection'))
-  const out: Record<string, string> = {}
+  const out = newHeaderRecord() // `__proto__` is just a header here too
   for (const [name, value] of source) {
     if (isHop(name) || drop?.has(name)) continue
     out[name] = value

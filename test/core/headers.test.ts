@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { endToEndFromRaw, endToEndRequestFromRaw } from '../../src/core/headers.ts'
+import { endToEndFromRaw, endToEndRecord, endToEndRequestFromRaw } from '../../src/core/headers.ts'
 
 describe('endToEndRequestFromRaw', () => {
   test('lower-cases names, drops pseudo-headers, hop-by-hop ones and what Connection names', () => {
@@ -50,6 +50,18 @@ describe('endToEndRequestFromRaw', () => {
 })
 
 describe('header records', () => {
+  test('from a Headers object too, __proto__ is a plain header', () => {
+    const out = endToEndRecord(
+      new Headers([
+        ['__proto__', 'p'],
+        ['Accept', '*/*'],
+        ['Connection', 'close'],
+      ]),
+    )
+    assert.equal(Object.getOwnPropertyDescriptor(out, '__proto__')?.value, 'p')
+    assert.deepEqual(Object.keys(out).sort(), ['__proto__', 'accept'])
+  })
+
   test('inherit nothing: names of Object.prototype members are plain headers, and pollution does not show', () => {
     const proto = Object.prototype as Record<string, unknown>
     proto.polluted = 'yes'

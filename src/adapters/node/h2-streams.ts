@@ -77,7 +77,14 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
         ? requestUrl(scheme, authority, path)
         : undefined
     if (url === undefined) {
-      void write(stream, errorResponse('BAD_REQUEST', 'a request needs a valid :path and :authority'), method)
+      // Guarded like every answer (see respond): a rejection here would be unhandled.
+      write(
+        stream,
+        errorResponse('BAD_REQUEST', 'a request needs a valid :path and :authority'),
+        method,
+      ).catch(() => {
+        if (!stream.destroyed) stream.destroy(new Error('response not writable'))
+      })
       return
     }
     const request = new LazyRequest(url, method, rawHeaders, () => requestBody(stream))
