@@ -46,8 +46,6 @@ declare -A PORT=() GPID=()
 
 path_of() { [[ $1 == 64k ]] && echo "$BIG_PATH" || echo /; }
 
-# Utime + stime of PID in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 main() {
   local started finished name body round key out n rps lat errs t0 t1 total
@@ -79,8 +77,6 @@ main() {
   check_quiet before
 
   declare -A RPS=() LAT=() CPU=() ERRN=() ERRS=()
-  local tck
-  tck=$(getconf CLK_TCK)
   for body in "${BODIES[@]}"; do
     for name in "${CLIENTS[@]}"; do
       load_url h1 "http://127.0.0.1:${PORT[$name]}$(path_of "$body")" "$WARMUP" "$TMP/$name.$body.warmup.txt" >/dev/null
@@ -94,10 +90,10 @@ main() {
         t0=$(cpu_ticks "${GPID[$name]}")
         IFS=$'\t' read -r n rps lat errs <<<"$(load_url h1 "http://127.0.0.1:${PORT[$name]}$(path_of "$body")" "$DURATION" "$out")"
         t1=$(cpu_ticks "${GPID[$name]}")
-        total=$(awk '/requests in/ {print $1}' "$out")
+        total=$(requests_done h1 "$out")
         RPS[$key]+="$rps "
         LAT[$key]+="$lat;"
-        CPU[$key]+="$(awk -v d=$((t1 - t0)) -v t="$tck" -v n="${total:-0}" 'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / t / n; else print 0 }') "
+        CPU[$key]+="$(cpu_per_request $((t1 - t0)) "${total:-0}") "
         ERRN[$key]=$((${ERRN[$key]:-0} + n))
         if [[ -n $errs || $n != 0 ]]; then ERRS[$key]+="round $round: $errs"$'\n'; fi
         log "round $round $name $body: $rps req/s, p99 $lat ms, $(echo "${CPU[$key]}" | awk '{print $NF}') us CPU per request${errs:+ — $errs}"

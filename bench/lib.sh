@@ -307,6 +307,24 @@ load_url() {
   printf '%s\t%s\n' "$(count_errors "$proto" "$out")" "$parsed"
 }
 
+# CPU time (utime + stime, clock ticks) a process has used so far: read around a load run, it gives
+# the process's CPU time per request, which moves less than req/s on a shared machine.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo ""; }
+
+# Requests a load run completed, from its output file: wrk's "N requests in", h2load's "N done".
+requests_done() {
+  if [[ $1 == h1 ]]; then
+    awk '/requests in/ {print $1}' "$2"
+  else
+    sed -n 's/^requests:.* \([0-9]*\) done.*/\1/p' "$2"
+  fi
+}
+
+# Microseconds of CPU per request from a tick delta and a request count ("-" when unknown).
+cpu_per_request() {
+  awk -v d="$1" -v n="$2" -v t="$(getconf CLK_TCK)" 'BEGIN { if (d != "" && n + 0 > 0) printf "%.1f", d * 1e6 / t / n; else print "-" }'
+}
+
 # Prints "rps p99_ms errors_text" from a wrk output file.
 parse_wrk() {
   local f=$1 rps p99 non2xx sock total

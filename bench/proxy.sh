@@ -421,8 +421,8 @@ main() {
   check_quiet before
 
   # Warm-up: JIT, connection pools, nginx worker caches. Not measured, but its errors are listed.
-  declare -A RPS=() P99=() CONNS=() ERRS=() ERRN=()
-  local out rps lat errs n before after
+  declare -A RPS=() P99=() CONNS=() ERRS=() ERRN=() CPU=()
+  local out rps lat errs n before after pid t0 t1
   for key in "${cells[@]}"; do
     IFS='|' read -r name scenario proto <<<"$key"
     log "warm-up $name $scenario $proto"
@@ -440,8 +440,16 @@ main() {
       url="$(url_of "$name" "$proto")$(scenario_path "$scenario")"
       out="$TMP/$name.$scenario.$proto.round$round.txt"
       before=$(upstream_accepts)
+      pid=${PID_H1[$name]:-}
+      [[ $proto == h2c ]] && pid=${PID_H2[$name]:-}
+      t0=""
+      [[ -n $pid ]] && t0=$(cpu_ticks "$pid")
       IFS=$'\t' read -r n rps lat errs <<<"$(load_url "$proto" "$url" "$DURATION" "$out")"
       after=$(upstream_accepts)
+      if [[ -n $t0 ]]; then
+        t1=$(cpu_ticks "$pid")
+        if [[ -n $t1 ]]; then CPU[$key]+="$(cpu_per_request $((t1 - t0)) "$(requests_done "$proto" "$out")") "; fi
+      fi
       RPS[$key]+="$rps "
       P99[$key]+="$lat;"
       ERRN[$key]=$((${ERRN[$key]:-0} + n))
@@ -456,10 +464,12 @@ main() {
   for pid in "${RSS_PIDS[@]}" $UP_WORKER; do PEAK_RSS[$pid]=$(vm_mib "$pid" VmHWM); done
 
   # Medians per cell.
-  declare -A MED_RPS=() MED_LAT=() MED_CONNS=()
+  declare -A MED_RPS=() MED_LAT=() MED_CONNS=() MED_CPU=()
   for key in "${cells[@]}"; do
     IFS='|' read -r name scenario proto <<<"$key"
     summarize_key "$key" "$proto" P99
+    # shellcheck disable=SC2086
+    if [[ -n ${CPU[$key]:-} ]]; then MED_CPU[$key]=$(median ${CPU[$key]}); else MED_CPU[$key]="-"; fi
   done
 
   # Ratio of cell A|scenario|proto to B|scenario|proto, "-" when either is missing.
@@ -495,8 +505,8 @@ main() {
     echo "- run time: $(((finished - started) / 1000000)) s (builds, start-ups, checks, ${#cells[@]} cells x (${WARMUP} s warm-up + $ROUNDS x ${DURATION} s))"
     if ((${#LEFT_OUT[@]})); then echo "- left out: ${LEFT_OUT[*]}"; fi
     echo
-    echo "| contender | body | protocol | req/s (median) | p99 | ratio to direct | ratio to nginx-proxy | ratio to runtime peer | failed requests | upstream conns opened |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| contender | body | protocol | req/s (median) | p99 | CPU per request | ratio to direct | ratio to nginx-proxy | ratio to runtime peer | failed requests | upstream conns opened |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for scenario in "${SCENARIOS[@]}"; do
       for proto in h1 h2c; do
         for name in "${NAMES[@]}"; do
@@ -507,8 +517,9 @@ main() {
             vs_peer=$(cell_ratio "$name" "${PEER[$name]}" "$scenario" "$proto")
             [[ $vs_peer == - ]] || vs_peer+=" (${PEER[$name]})"
           fi
-          printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
+          printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
             "$(scenario_label "$scenario")" "$(proto_label "$proto")" "${MED_RPS[$key]}" "${MED_LAT[$key]}" \
+            "$([[ ${MED_CPU[$key]} == - ]] && echo - || echo "${MED_CPU[$key]} us")" \
             "$(cell_ratio "$name" direct "$scenario" "$proto")" "$(cell_ratio "$name" nginx-proxy "$scenario" "$proto")" \
             "$vs_peer" "${ERRN[$key]}" "${MED_CONNS[$key]}"
         done
@@ -529,6 +540,16 @@ main() {
       echo "$targets"
       echo
     fi
+    # The logged / plain ratio moves with the process; CPU time per request moves less.
+    local cpu_line="" c
+    for proto in h1 h2c; do
+      c=$(ratio "${MED_CPU[sluice-node|100b|$proto]:-}" "${MED_CPU[sluice-logged|100b|$proto]:-}")
+      [[ $c != - ]] && cpu_line+=" $(proto_label "$proto") ${c}x,"
+    done
+    if [[ -n $cpu_line ]]; then
+      echo "The same logged / plain comparison by CPU time per request (plain's over logged's, medians):${cpu_line%,}."
+      echo
+    fi
     echo "p99 is wrk's 99th percentile (median of the rounds). h2load prints no percentiles: h2c rows show"
     echo "its mean ± sd time per request from the median round. \"ratio to runtime peer\" compares the Node"
     echo "rows with @fastify/http-proxy and the Bun and binary rows with the bare Bun.serve + fetch proxy"
@@ -536,6 +557,9 @@ main() {
     echo "responses and socket errors, or h2load's failed requests and 3xx. \"upstream conns opened\" is the"
     echo "upstream nginx's accepted-connection count during one run (median): for the direct rows it is the"
     echo "load generator's own connections; for a proxy it shows whether its upstream pool reuses connections."
+    echo "\"CPU per request\" is the contender process's utime + stime over a run divided by the requests"
+    echo "the load generator completed (median of the rounds; the nginx worker for nginx-proxy, none for"
+    echo "direct); it moves less than req/s when something else takes CPU."
     echo
     echo "| contender | process | RSS before load | peak RSS (VmHWM) |"
     echo "|---|---|---:|---:|"
