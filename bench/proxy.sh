@@ -443,7 +443,7 @@ main() {
       pid=${PID_H1[$name]:-}
       [[ $proto == h2c ]] && pid=${PID_H2[$name]:-}
       t0=""
-      [[ -n $pid ]] && t0=$(cpu_ticks "$pid")
+      if [[ -n $pid ]]; then t0=$(cpu_ticks "$pid"); fi
       IFS=$'\t' read -r n rps lat errs <<<"$(load_url "$proto" "$url" "$DURATION" "$out")"
       after=$(upstream_accepts)
       if [[ -n $t0 ]]; then
