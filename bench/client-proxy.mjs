@@ -26,20 +26,14 @@ if (!/^[0-9]+$/.test(port ?? '')) {
 const upstreamHost = `127.0.0.1:${port}`
 const origin = `http://${upstreamHost}`
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-])
+// Sluice's own list of hop-by-hop headers (dist/, built by `npm run build`, which clients.sh runs).
+const { hopByHopFilter } = await import('../dist/src/core/headers.js')
+const isHopByHop = hopByHopFilter(undefined)
 
 /** The client's headers to forward: no hop-by-hop ones, Host set to the upstream. */
 function forwardHeaders(req) {
   const out = {}
-  for (const name in req.headers) if (!HOP_BY_HOP.has(name) && name !== 'host') out[name] = req.headers[name]
+  for (const name in req.headers) if (!isHopByHop(name) && name !== 'host') out[name] = req.headers[name]
   out.host = upstreamHost
   return out
 }
@@ -47,7 +41,7 @@ function forwardHeaders(req) {
 /** Upstream response headers to send back (a record; undici and node:http give lower-case names). */
 function backHeaders(headers) {
   const out = {}
-  for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name]
+  for (const name in headers) if (!isHopByHop(name)) out[name] = headers[name]
   return out
 }
 
@@ -150,7 +144,7 @@ async function makeHandler() {
         const response = await fetch(origin + req.url, { headers: forwardHeaders(req), redirect: 'manual' })
         const headers = {}
         response.headers.forEach((value, name) => {
-          if (!HOP_BY_HOP.has(name)) headers[name] = value
+          if (!isHopByHop(name)) headers[name] = value
         })
         res.writeHead(response.status, headers)
         res.end(Buffer.from(await response.arrayBuffer()))

@@ -75,26 +75,17 @@ export function writeAccessLine(
   at: number,
   nowMs: number = Date.now(),
 ): number {
-  out.set(TIME, at)
-  at = writeTime(out, at + TIME.length, nowMs)
-  out.set(REMOTE_ADDR, at)
-  at = writeString(out, at + REMOTE_ADDR.length, f.remoteAddress)
-  out.set(PROTOCOL, at)
-  at = writeBytes(out, at + PROTOCOL.length, f.httpVersion === undefined ? NULL : PROTOCOLS[f.httpVersion])
-  out.set(METHOD, at)
-  at = writeString(out, at + METHOD.length, f.method)
-  out.set(PATH, at)
-  at = writeString(out, at + PATH.length, f.path)
-  out.set(STATUS, at)
-  at = writeNumber(out, at + STATUS.length, f.status)
-  out.set(DURATION, at)
-  at = writeMillis(out, at + DURATION.length, f.durationMs)
-  out.set(ROUTE, at)
-  at = writeString(out, at + ROUTE.length, f.route)
-  out.set(REQUEST_ID, at)
-  at = writeString(out, at + REQUEST_ID.length, f.requestId)
-  out.set(UPSTREAM, at)
-  at = writeString(out, at + UPSTREAM.length, f.upstream)
+  at = writeTime(out, writeBytes(out, at, TIME), nowMs)
+  at = writeString(out, writeBytes(out, at, REMOTE_ADDR), f.remoteAddress)
+  const protocol = f.httpVersion === undefined ? NULL : PROTOCOLS[f.httpVersion]
+  at = writeBytes(out, writeBytes(out, at, PROTOCOL), protocol)
+  at = writeString(out, writeBytes(out, at, METHOD), f.method)
+  at = writeString(out, writeBytes(out, at, PATH), f.path)
+  at = writeNumber(out, writeBytes(out, at, STATUS), f.status)
+  at = writeMillis(out, writeBytes(out, at, DURATION), f.durationMs)
+  at = writeString(out, writeBytes(out, at, ROUTE), f.route)
+  at = writeString(out, writeBytes(out, at, REQUEST_ID), f.requestId)
+  at = writeString(out, writeBytes(out, at, UPSTREAM), f.upstream)
   out[at] = 0x7d // }
   return at + 1
 }
