@@ -400,6 +400,18 @@ describe('parseResponseHead: headers', () => {
     )
   })
 
+  test('values keep their case, Latin-1 letters included, while names are lower-cased', () => {
+    // Names are cut from a lower-cased copy of the head, values from the head itself.
+    const { headers } = parseResponseHead(
+      'HTTP/1.1 200 OK\r\nX-Name: \u00c4BC def \u00de\r\nLOCATION: /A/B?C=D\r\nContent-Length: 0',
+      'GET',
+    )
+    assert.deepEqual(
+      { ...headers },
+      { 'x-name': '\u00c4BC def \u00de', location: '/A/B?C=D', 'content-length': '0' },
+    )
+  })
+
   test('only spaces and tabs count as whitespace around a value: other bytes stay, or are refused', () => {
     const { headers } = parseResponseHead(
       'HTTP/1.1 200 OK\r\nX-Nbsp: \u00a0v\u00a0\r\nContent-Length: 0',

@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { endToEndFromRaw, endToEndRecord, endToEndRequestFromRaw } from '../../src/core/headers.ts'
+import {
+  endToEndFromRaw,
+  endToEndRecord,
+  endToEndRequestFromRaw,
+  HOP_BY_HOP_HEADERS,
+  hopByHopFilter,
+} from '../../src/core/headers.ts'
 
 describe('endToEndRequestFromRaw', () => {
   test('lower-cases names, drops pseudo-headers, hop-by-hop ones and what Connection names', () => {
@@ -89,5 +95,23 @@ describe('endToEndFromRaw', () => {
     const raw = ['Connection', 'X-Hop', 'X-Hop', 'h', 'X-End', 'e']
     assert.deepEqual({ ...endToEndFromRaw(raw) }, { 'x-end': 'e' })
     assert.deepEqual({ ...endToEndFromRaw(raw, 'X-Hop') }, { 'x-end': 'e' })
+  })
+})
+
+describe('hopByHopFilter', () => {
+  test('without a Connection value it drops exactly the fixed list (the length switch agrees with it)', () => {
+    const isHop = hopByHopFilter(null)
+    for (const name of HOP_BY_HOP_HEADERS) assert.equal(isHop(name), true, name)
+    // Names of the same lengths as listed ones, and the usual response headers.
+    const others = HOP_BY_HOP_HEADERS.flatMap((name) => [`${name.slice(0, -1)}x`, `x${name.slice(1)}`])
+    others.push('content-length', 'content-type', 'server', 'date', 'x-request-id', 'set-cookie', 'trailers')
+    for (const name of others) assert.equal(isHop(name), false, name)
+  })
+
+  test('a Connection value adds the names it lists, not only the fixed ones', () => {
+    const isHop = hopByHopFilter('Keep-Alive, X-Private')
+    assert.equal(isHop('x-private'), true)
+    assert.equal(isHop('te'), true)
+    assert.equal(isHop('x-public'), false)
   })
 })

@@ -5,7 +5,7 @@
  * No sockets here: bytes in, decisions out. Anything malformed throws `ProtocolError`, which
  * the client turns into a `reset` (502).
  */
-import { endToEndFromRaw } from '../../core/headers.ts'
+import { endToEndFromLowerCaseRaw } from '../../core/headers.ts'
 
 /** Largest response head (status line + headers, or trailers) accepted. */
 export const MAX_HEAD_BYTES = 64 * 1024
@@ -101,11 +101,13 @@ export interface ResponseHead {
   readonly keepAlive: boolean
 }
 
-/** Whether the connection may carry another exchange: HTTP/1.1 unless `close`, HTTP/1.0 only with `keep-alive`. */
-function keepsAlive(minor: string, connection: string | undefined): boolean {
+/**
+ * Whether the connection may carry another exchange: HTTP/1.1 unless `close`, HTTP/1.0 only with
+ * `keep-alive`. `tokens`: every Connection value joined, lower-case.
+ */
+function keepsAlive(minor: string, tokens: string | undefined): boolean {
   // The usual answers, without a regular expression.
-  if (connection === undefined) return minor === '1'
-  const tokens = connection.toLowerCase()
+  if (tokens === undefined) return minor === '1'
   if (tokens === 'keep-alive') return true
   if (tokens === 'close') return false
   return minor === '1' ? !/(^|[\s,])close\s*(,|$)/.test(tokens) : /(^|[\s,])keep-alive\s*(,|$)/.test(tokens)
@@ -143,6 +145,11 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   let lineEnd = text.indexOf('\r\n')
   if (lineEnd === -1) lineEnd = text.length
   const { minor, status, statusText } = parseStatusLine(text.slice(0, lineEnd))
+  // Names (and the values compared without case) are cut from one lower-cased copy of the head:
+  // one toLowerCase per head instead of one per name, which on Bun (JavaScriptCore) cost ~0.1 us
+  // each. Latin-1 text lower-cases character for character, so offsets are the same in both.
+  const lower = text.toLowerCase()
+  if (lower.length !== text.length) throw new ProtocolError('malformed response head')
   const raw: string[] = []
   let connection: string | undefined
   let contentLength: string | undefined
@@ -153,7 +160,7 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     if (lineEnd === -1) lineEnd = text.length
     const colon = text.indexOf(':', start)
     if (colon <= start || colon >= lineEnd) throw new ProtocolError('malformed header line')
-    const name = text.slice(start, colon).toLowerCase()
+    const name = lower.slice(start, colon)
     if (!TOKEN.test(name)) throw new ProtocolError('malformed header name')
     // Optional whitespace around the value is spaces and tabs only (RFC 9110 5.6.3).
     let from = colon + 1
@@ -163,11 +170,14 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     const value = text.slice(from, to)
     if (invalidFieldValue(value)) throw new ProtocolError('malformed header value')
     raw.push(name, value)
-    if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`
-    else if (name === 'content-length') {
+    if (name === 'connection') {
+      const tokens = lower.slice(from, to)
+      connection = connection === undefined ? tokens : `${connection}, ${tokens}`
+    } else if (name === 'content-length') {
       contentLength = contentLength === undefined ? value : `${contentLength}, ${value}`
     } else if (name === 'transfer-encoding') {
-      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`
+      const codings = lower.slice(from, to)
+      transferEncoding = transferEncoding === undefined ? codings : `${transferEncoding}, ${codings}`
     }
   }
   let keepAlive = keepsAlive(minor, connection)
@@ -177,7 +187,7 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   } else if (transferEncoding !== undefined) {
     // Only `chunked` alone, as nginx: the transfer coding is hop-by-hop and not forwarded, so a
     // body still gzip- (or otherwise) transfer-coded would reach the client with nothing saying so.
-    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+    if (transferEncoding.trim() !== 'chunked') {
       throw new ProtocolError('unsupported transfer-coding')
     }
     framing = { kind: 'chunked' }
@@ -197,7 +207,7 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
   return {
     status,
     statusText,
-    headers: endToEndFromRaw(raw, connection ?? ''),
+    headers: endToEndFromLowerCaseRaw(raw, connection ?? ''),
     framing,
     keepAlive,
   }
