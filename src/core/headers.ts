@@ -154,7 +154,8 @@ export function endToEndFromRaw(
     }
   }
   const lowerCaseRaw: string[] = []
-  for (let i = 0; i + 1 < raw.length; i += 2) lowerCaseRaw.push((raw[i] as string).toLowerCase(), raw[i + 1] as string)
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    lowerCaseRaw.push((raw[i] as string).toLowerCase(), raw[i + 1] as string)
   return endToEndFromLowerCaseRaw(lowerCaseRaw, connection)
 }
 
