@@ -17,8 +17,16 @@ import type { GatewayConfig } from '../../config/schema.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
 import { H1Connection, type H1Options } from './h1-connection.ts'
 import { KEEP_ALIVE_MS } from './h1-response.ts'
+import { installStreamTables } from './h2-stream-table.ts'
 import { h2StreamHandler } from './h2-streams.ts'
 import { sniffProtocol } from './sniff.ts'
+
+/**
+ * HTTP/2 sessions keep their streams in Sluice's tables, not in Node's own Map and Set, which put
+ * Node in a slow garbage-collection mode under load (h2-stream-table.ts).
+ * SLUICE_H2_STREAM_TABLE=0 keeps Node's own (to compare, or should a Node version disagree).
+ */
+const STREAM_TABLE = process.env.SLUICE_H2_STREAM_TABLE !== '0'
 
 /** A connection (HTTP/1.1 socket or HTTP/2 session) silent this long is closed. */
 const IDLE_SOCKET_MS = 120_000
@@ -85,6 +93,7 @@ export async function startNodeListeners(
 
   const trackSessions = (h2: http2.Http2Server) => {
     h2.on('session', (session: Http2Session) => {
+      if (STREAM_TABLE) installStreamTables(session)
       sessions.add(session)
       session.once('close', () => sessions.delete(session))
       if (draining) session.close()
