@@ -8,10 +8,12 @@
 import type { RuntimeAdapter } from '../../runtime/types.ts'
 import { SocketUpstreamClient } from '../socket-client/client.ts'
 import { dialNode } from './dialer.ts'
+import { tuneGarbageCollection } from './gc-tuning.ts'
 import { installLightweightResponse } from './lightweight-response.ts'
 import { startNodeListeners } from './listeners.ts'
 
 installLightweightResponse()
+tuneGarbageCollection()
 
 export const nodeAdapter: RuntimeAdapter = {
   description: `node ${process.versions.node}`,
