@@ -8,6 +8,8 @@ import type { Socket, SocketHandler } from 'bun'
 import type { Dial, RawSocket, SocketEvents, WriteResult } from '../socket-client/transport.ts'
 
 class BunRawSocket implements RawSocket {
+  /** Bun's `data` handler gets a new buffer for every read (checked: earlier ones stay intact). */
+  readonly keepsReads = true
   socket: Socket<BunRawSocket> | undefined
   connected = false
   /** Destroyed before Bun.connect resolved: close the socket as soon as it exists. */

@@ -20,7 +20,11 @@ const SHARED_READS = typeof (globalThis as { Deno?: unknown }).Deno === 'undefin
 class NodeRawSocket implements RawSocket {
   connected = false
 
-  constructor(readonly socket: net.Socket) {}
+  constructor(
+    readonly socket: net.Socket,
+    /** 'data' events hand over fresh buffers; the shared `onread` buffer is reused by the next read. */
+    readonly keepsReads: boolean,
+  ) {}
 
   write(bytes: Uint8Array): WriteResult {
     const { socket } = this
@@ -79,13 +83,14 @@ export const dialNode: Dial = (target, events) => {
   const socket = connect(target, events)
   // Small requests written in pieces (head, then body) would otherwise wait on Nagle + delayed ACK.
   socket.setNoDelay(true)
-  const raw = new NodeRawSocket(socket)
+  const dataEvents = target.tls !== undefined || !SHARED_READS
+  const raw = new NodeRawSocket(socket, dataEvents)
   let failure: Error | undefined
   socket.once(target.tls ? 'secureConnect' : 'connect', () => {
     raw.connected = true
     events.onConnected()
   })
-  if (target.tls || !SHARED_READS) socket.on('data', (data: Buffer) => events.onData(data))
+  if (dataEvents) socket.on('data', (data: Buffer) => events.onData(data))
   socket.on('drain', () => events.onDrain())
   socket.on('end', () => events.onEnd())
   socket.on('error', (error: Error) => {

@@ -286,6 +286,42 @@ const NULL_BODY_STATUS = new Set([204, 205, 304])
 
 type Upstreamish = UpstreamError | RetryableReset
 
+/**
+ * A body of known, small length, buffered whole before the response is handed on. When it arrives
+ * in one piece of a read the dialer gave away (`RawSocket.keepsReads`: Bun's reads are fresh
+ * buffers), that piece is kept as it is; otherwise the pieces are copied into one buffer. Saves a
+ * copy per answer on Bun (a 64 KiB body: ~5 us).
+ */
+class SmallBody {
+  #bytes: Uint8Array | undefined
+  #offset = 0
+
+  constructor(
+    readonly length: number,
+    readonly head: ResponseHead,
+    readonly keepsReads: boolean,
+  ) {}
+
+  readonly append = (piece: Uint8Array): void => {
+    if (this.#bytes === undefined) {
+      if (this.keepsReads && piece.byteLength === this.length) {
+        this.#bytes = piece
+        this.#offset = piece.byteLength
+        return
+      }
+      // Not zero-filled: every byte is written before the body is used.
+      this.#bytes = Buffer.allocUnsafe(this.length)
+    }
+    this.#bytes.set(piece, this.#offset)
+    this.#offset += piece.byteLength
+  }
+
+  /** The whole body (the decoder has seen `length` bytes). */
+  get bytes(): Uint8Array {
+    return this.#bytes ?? new Uint8Array(0)
+  }
+}
+
 /** One request/response exchange on one connection. */
 class Exchange {
   readonly #request: OutboundRequest
@@ -310,7 +346,7 @@ class Exchange {
   // Response state.
   #headBytes: Buffer | undefined
   #decoder: BodyDecoder | undefined
-  #small: { body: Uint8Array; offset: number; head: ResponseHead } | undefined
+  #small: SmallBody | undefined
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined
   #paused = false
 
@@ -616,13 +652,9 @@ class Exchange {
       return
     }
     if (framing.kind === 'length' && framing.length <= SMALL_BODY_BYTES) {
-      // Not zero-filled: every byte is written before the body is used.
-      const small = { body: Buffer.allocUnsafe(framing.length), offset: 0, head }
+      const small = new SmallBody(framing.length, head, this.#conn.socket?.keepsReads === true)
       this.#small = small
-      this.#decoder = bodyDecoder(framing, (bytes) => {
-        small.body.set(bytes, small.offset)
-        small.offset += bytes.byteLength
-      })
+      this.#decoder = bodyDecoder(framing, small.append)
       this.#feed(rest)
       return
     }
@@ -638,7 +670,8 @@ class Exchange {
     )
     this.#decoder = bodyDecoder(framing, (bytes) => {
       const controller = this.#controller as ReadableStreamDefaultController<Uint8Array>
-      controller.enqueue(new Uint8Array(bytes)) // a copy: socket bytes are not ours to keep
+      // A copy unless the dialer gives each read away (Bun): otherwise socket bytes are not ours to keep.
+      controller.enqueue(this.#conn.socket?.keepsReads === true ? bytes : new Uint8Array(bytes))
       if (!this.#paused && (controller.desiredSize ?? 0) <= 0) {
         this.#paused = true
         this.#conn.socket?.pause()
@@ -650,7 +683,7 @@ class Exchange {
 
   #feed(data: Uint8Array): void {
     const decoder = this.#decoder as BodyDecoder
-    if (data.byteLength === 0 && !(this.#small && this.#small.body.byteLength === 0)) return
+    if (data.byteLength === 0 && !(this.#small && this.#small.length === 0)) return
     const used = decoder.push(data)
     if (used < 0) return
     if (used < data.byteLength) this.#keepAlive = false
@@ -664,7 +697,7 @@ class Exchange {
       const { head } = small
       this.#small = undefined
       this.#settle(() =>
-        responseFromRecord(small.body as Uint8Array<ArrayBuffer>, {
+        responseFromRecord(small.bytes as Uint8Array<ArrayBuffer>, {
           status: head.status,
           statusText: head.statusText,
           headers: head.headers,

@@ -34,6 +34,11 @@ export interface RawSocket {
   resume(): void
   /** Connected and not closed: fit to be reused. False until `onConnected`. */
   readonly open: boolean
+  /**
+   * Each `onData` buffer is the receiver's to keep (Bun hands a fresh buffer per read). False
+   * where the dialer reads into one shared buffer (Node's `onread`): the client then copies.
+   */
+  readonly keepsReads: boolean
 }
 
 /** Socket events, in the order they can come: one of connected/connectError, then the rest. */
@@ -42,7 +47,7 @@ export interface SocketEvents {
   onConnected(): void
   /** Never connected: refused, DNS, connect reset, TLS handshake failure. */
   onConnectError(error: Error): void
-  /** `data` is valid only during the call (a dialer may reuse its read buffer): copy what you keep. */
+  /** `data` is valid only during the call unless the socket `keepsReads`: copy what you keep. */
   onData(data: Buffer): void
   /** Everything `queued` is out. */
   onDrain(): void
