@@ -7,7 +7,7 @@
  */
 
 /** The headers that are always hop-by-hop (RFC 9110 7.6.1 and the proxy ones nginx drops). */
-export const HOP_BY_HOP_HEADERS: readonly string[] = [
+export const HOP_BY_HOP_HEADERS: readonly string[] = Object.freeze([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -18,7 +18,7 @@ export const HOP_BY_HOP_HEADERS: readonly string[] = [
   'proxy-authenticate',
   'proxy-authorization',
   'http2-settings',
-]
+])
 const HOP_BY_HOP = new Set(HOP_BY_HOP_HEADERS)
 
 /**

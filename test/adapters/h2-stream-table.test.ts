@@ -98,24 +98,37 @@ describe('PendingStreamSet', () => {
   })
 })
 
-/** Serves 50 streams, then destroys the session with two streams open; what the client saw. */
-async function scenario(install: boolean) {
+/**
+ * How a session with two streams open ends: destroyed by the server, closed gracefully by the
+ * server (GOAWAY, then the open streams are answered), or the client's connection dropping.
+ */
+type Ending = 'server destroys' | 'server closes' | 'client drops'
+
+/** Serves 50 streams, then ends the session with two streams open; what each side saw. */
+async function scenario(install: boolean, ending: Ending) {
   const server = http2.createServer()
   const installed: boolean[] = []
   const sessions: http2.ServerHttp2Session[] = []
+  const hanging: http2.ServerHttp2Stream[] = []
+  const streamCloses: number[] = []
   server.on('session', (session) => {
     if (install) installed.push(installStreamTables(session))
     sessions.push(session)
   })
   server.on('stream', (stream, headers) => {
-    // "/hang" is never answered: it is open when the session is destroyed.
-    if (headers[':path'] === '/hang') return
+    if (headers[':path'] === '/hang') {
+      // Answered only when the test says so: open when the session ends.
+      hanging.push(stream)
+      stream.on('close', () => streamCloses.push(stream.id ?? -1))
+      return
+    }
     stream.respond({ ':status': 200 })
     stream.end(String(headers[':path']))
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  client.on('error', () => {})
   try {
     const get = (path: string) =>
       new Promise<string>((resolve, reject) => {
@@ -131,16 +144,32 @@ async function scenario(install: boolean) {
       })
     const paths = Array.from({ length: 50 }, (_, i) => `/s${i}`)
     const bodies = await Promise.all(paths.map(get))
-    const hanging = [get('/hang'), get('/hang')]
+    const pending = [get('/hang'), get('/hang')]
     await new Promise((resolve) => setTimeout(resolve, 50)) // the server has both streams open
     const session = sessions[0] as http2.ServerHttp2Session
-    session.destroy()
-    const outcomes = (await Promise.allSettled(hanging)).map((o) =>
+    const sessionClosed = once(session, 'close')
+    if (ending === 'server destroys') session.destroy()
+    else if (ending === 'server closes') {
+      session.close()
+      for (const stream of hanging) {
+        stream.respond({ ':status': 200 })
+        stream.end('late')
+      }
+    } else client.destroy()
+    const outcomes = (await Promise.allSettled(pending)).map((o) =>
       o.status === 'fulfilled'
         ? `body ${JSON.stringify(o.value)}`
         : `error ${(o.reason as { code?: string }).code}`,
     )
-    return { paths, bodies, installed, outcomes, destroyed: session.destroyed }
+    await sessionClosed
+    return {
+      paths,
+      bodies,
+      installed,
+      outcomes,
+      streamCloses: streamCloses.length,
+      destroyed: session.destroyed,
+    }
   } finally {
     client.destroy()
     server.close()
@@ -148,12 +177,17 @@ async function scenario(install: boolean) {
 }
 
 describe('installStreamTables on a real session', () => {
-  test('is installed on this Node; streams are served, and a destroyed session ends open ones, as with Node own', async () => {
-    const own = await scenario(false)
-    const tables = await scenario(true)
-    assert.deepEqual(tables.installed, [true])
-    assert.deepEqual(tables.bodies, tables.paths)
-    assert.deepEqual(tables.outcomes, own.outcomes)
-    assert.equal(tables.destroyed, true)
-  })
+  for (const ending of ['server destroys', 'server closes', 'client drops'] as const) {
+    test(`installed on this Node: streams are served, and open ones end as with Node's own when the ${ending}`, async () => {
+      const own = await scenario(false, ending)
+      const tables = await scenario(true, ending)
+      assert.deepEqual(tables.installed, [true])
+      assert.deepEqual(tables.bodies, tables.paths)
+      assert.deepEqual(tables.outcomes, own.outcomes)
+      assert.equal(tables.streamCloses, 2, 'both open streams closed on the server')
+      assert.equal(own.streamCloses, 2)
+      assert.equal(tables.destroyed, true, "the session ended ('close' emitted)")
+      if (ending === 'server closes') assert.deepEqual(tables.outcomes, ['body "late"', 'body "late"'])
+    })
+  }
 })

@@ -20,7 +20,25 @@
  */
 import { setFlagsFromString } from 'node:v8'
 
-export function tuneGarbageCollection(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.SLUICE_V8_PRETENURING === '1') return
-  setFlagsFromString('--no-allocation-site-pretenuring')
+/** The V8 flags to set, if any: none outside Node (the Node adapter can run under Bun or Deno with SLUICE_ADAPTER=node). */
+export function garbageCollectionFlags(
+  env: Readonly<Record<string, string | undefined>>,
+  runtime: { readonly bun?: unknown; readonly deno?: unknown },
+): string | undefined {
+  if (runtime.bun !== undefined || runtime.deno !== undefined) return undefined
+  if (env.SLUICE_V8_PRETENURING === '1') return undefined
+  return '--no-allocation-site-pretenuring'
+}
+
+export function tuneGarbageCollection(): void {
+  const flags = garbageCollectionFlags(process.env, {
+    bun: process.versions.bun,
+    deno: (globalThis as { Deno?: unknown }).Deno,
+  })
+  if (flags === undefined) return
+  try {
+    setFlagsFromString(flags)
+  } catch {
+    // A runtime without it (some Bun versions throw ERR_NOT_IMPLEMENTED): V8's defaults stay.
+  }
 }

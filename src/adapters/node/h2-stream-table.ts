@@ -122,8 +122,11 @@ export class PendingStreamSet<T> {
   }
 
   forEach(callback: (item: T, again: T, set: PendingStreamSet<T>) => void, thisArg?: unknown): void {
-    // A copy: callbacks destroy streams, which deletes them from here.
-    for (const item of this.#items.slice()) callback.call(thisArg, item, item, this)
+    // A copy: callbacks destroy streams, which deletes them from here; one deleted by an earlier
+    // callback is skipped, as a Set would.
+    for (const item of this.#items.slice()) {
+      if (this.#items.includes(item)) callback.call(thisArg, item, item, this)
+    }
   }
 
   values(): ArrayIterator<T> {
