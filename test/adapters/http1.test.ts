@@ -9,6 +9,7 @@ import {
   bodyDecoder,
   chunkFrame,
   type Framing,
+  HeaderLineMemo,
   LAST_CHUNK,
   MAX_HEAD_BYTES,
   ProtocolError,
@@ -593,6 +594,47 @@ describe('parseResponseHead: headers', () => {
     assert.equal(text.length, MAX_HEAD_BYTES)
     const { headers } = parseResponseHead(text, 'GET')
     assert.equal((headers as Record<string, string>)['x-big']?.length, MAX_HEAD_BYTES - prefix.length)
+  })
+})
+
+describe('parseResponseHead with a HeaderLineMemo (the previous head of a connection)', () => {
+  /** Everything a caller reads from a parsed head, in plain values. */
+  const outcome = (text: string, memo?: HeaderLineMemo) => {
+    try {
+      const head = parseResponseHead(text, 'GET', memo)
+      const headers = Array.isArray(head.headers) ? head.headers : Object.entries(head.headers)
+      return { status: head.status, headers, framing: head.framing, keepAlive: head.keepAlive }
+    } catch (error) {
+      return { error: (error as Error).message }
+    }
+  }
+
+  test('every head of a sequence parses as it would alone: changed, added, dropped, malformed lines', () => {
+    const base = ['Server: nginx', 'Date: Sat, 05 Dec 2026 22:48:54 GMT', 'Content-Length: 3']
+    const heads = [
+      base,
+      base,
+      ['Server: nginx', 'Date: Sat, 05 Dec 2026 22:48:55 GMT', 'Content-Length: 3'], // a new second
+      ['Server: nginx', 'Date: Sat, 05 Dec 2026 22:48:55 GMT', 'Content-Length: 30'],
+      ['Server: nginx', 'Date: Sat, 05 Dec 2026 22:48:55 GMT', 'Content-Length: 3', 'Connection: close'],
+      ['Server: nginx', 'Date: Sat, 05 Dec 2026 22:48:55 GMT', 'Content-Length: 3', 'Connection: CLOSE'],
+      ['Server: nginx', 'Date: Sat, 05 Dec 2026 22:48:55 GMT', 'Content-Length: 3', 'Connection: x-a'],
+      ['Server: nginx', 'X-A: 1', 'Content-Length: 3'],
+      // Same length as the memo's line at that place, different text: parsed, and refused.
+      ['Server: nginx', 'X-A:\u00001', 'Content-Length: 3'],
+      ['Server: nginx', 'X-A: 1', 'Content-Length: 3'],
+      ['Transfer-Encoding: chunked', 'X-A: 1', 'Content-Length: 3'], // both framings
+      ['Server: nginx'], // fewer lines than before
+      ['Server: nginx', 'Set-Cookie: a=1', 'Set-Cookie: b=2', 'Content-Length: 3'],
+      ['Server: nginx', 'Set-Cookie: a=1', 'Set-Cookie: b=2', 'Content-Length: 3'],
+      ['Server: nginx', 'Content-Length: 3'],
+    ]
+    const memo = new HeaderLineMemo()
+    for (const lines of heads) {
+      const text = `HTTP/1.1 200 OK\r\n${lines.join('\r\n')}`
+      assert.deepEqual(outcome(text, memo), outcome(text), text)
+    }
+    assert.equal(memo.lines.length, 2, 'the memo holds the last head that parsed')
   })
 })
 

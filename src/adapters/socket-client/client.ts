@@ -28,6 +28,7 @@ import {
   type BodyDecoder,
   bodyDecoder,
   chunkFrame,
+  HeaderLineMemo,
   LAST_CHUNK,
   MAX_HEAD_BYTES,
   ProtocolError,
@@ -207,6 +208,8 @@ class Pool {
 class Conn implements SocketEvents {
   socket: RawSocket | undefined
   exchange: Exchange | undefined
+  /** The last response head's lines: most of the next one's are the same (see http1.ts). */
+  readonly headerLines = new HeaderLineMemo()
   closed = false
   idleSince = 0
 
@@ -617,7 +620,11 @@ class Exchange {
         return
       }
       if (end > MAX_HEAD_BYTES) throw new ProtocolError('response head too large')
-      const head = parseResponseHead(bytes.toString('latin1', 0, end), this.#request.method)
+      const head = parseResponseHead(
+        bytes.toString('latin1', 0, end),
+        this.#request.method,
+        this.#conn.headerLines,
+      )
       const rest = bytes.subarray(end + 4)
       if (head.status < 100 || head.status > 599 || head.status === 101) {
         throw new ProtocolError(`unsupported status ${head.status}`)

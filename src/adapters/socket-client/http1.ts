@@ -141,45 +141,46 @@ const isOws = (code: number): boolean => code === 32 || code === 9
  * Scanned with indexOf rather than split and a status-line regex: this runs once per proxied
  * request, and was the largest JavaScript function in the plain route's profile.
  */
-export function parseResponseHead(text: string, method: string): ResponseHead {
+export function parseResponseHead(text: string, method: string, memo?: HeaderLineMemo): ResponseHead {
   let lineEnd = text.indexOf('\r\n')
   if (lineEnd === -1) lineEnd = text.length
   const { minor, status, statusText } = parseStatusLine(text.slice(0, lineEnd))
   // Names (and the values compared without case) are cut from one lower-cased copy of the head:
   // one toLowerCase per head instead of one per name, which on Bun (JavaScriptCore) cost ~0.1 us
   // each. Latin-1 text lower-cases character for character, so offsets are the same in both.
-  const lower = text.toLowerCase()
-  if (lower.length !== text.length) throw new ProtocolError('malformed response head')
+  // Made only if a line is not the memo's.
+  let lower: string | undefined
   const raw: string[] = []
   let connection: string | undefined
   let contentLength: string | undefined
   let transferEncoding: string | undefined
+  let index = 0
   while (lineEnd < text.length) {
     const start = lineEnd + 2
     lineEnd = text.indexOf('\r\n', start)
     if (lineEnd === -1) lineEnd = text.length
-    const colon = text.indexOf(':', start)
-    if (colon <= start || colon >= lineEnd) throw new ProtocolError('malformed header line')
-    const name = lower.slice(start, colon)
-    if (!TOKEN.test(name)) throw new ProtocolError('malformed header name')
-    // Optional whitespace around the value is spaces and tabs only (RFC 9110 5.6.3).
-    let from = colon + 1
-    let to = lineEnd
-    while (from < to && isOws(text.charCodeAt(from))) from++
-    while (to > from && isOws(text.charCodeAt(to - 1))) to--
-    const value = text.slice(from, to)
-    if (invalidFieldValue(value)) throw new ProtocolError('malformed header value')
+    let line = memo?.lines[index]
+    // The same text as the previous head's line at this place: the same name and value, checked
+    // then (`startsWith` at an offset compares in place, without cutting a string).
+    if (line === undefined || line.text.length !== lineEnd - start || !text.startsWith(line.text, start)) {
+      lower ??= text.toLowerCase()
+      if (lower.length !== text.length) throw new ProtocolError('malformed response head')
+      line = parseHeaderLine(text, lower, start, lineEnd)
+      if (memo) memo.lines[index] = line
+    }
+    index++
+    const { name, value } = line
     raw.push(name, value)
     if (name === 'connection') {
-      const tokens = lower.slice(from, to)
-      connection = connection === undefined ? tokens : `${connection}, ${tokens}`
+      connection = connection === undefined ? line.lowerValue : `${connection}, ${line.lowerValue}`
     } else if (name === 'content-length') {
       contentLength = contentLength === undefined ? value : `${contentLength}, ${value}`
     } else if (name === 'transfer-encoding') {
-      const codings = lower.slice(from, to)
-      transferEncoding = transferEncoding === undefined ? codings : `${transferEncoding}, ${codings}`
+      transferEncoding =
+        transferEncoding === undefined ? line.lowerValue : `${transferEncoding}, ${line.lowerValue}`
     }
   }
+  if (memo && memo.lines.length > index) memo.lines.length = index
   let keepAlive = keepsAlive(minor, connection)
   let framing: Framing
   if (method === 'HEAD' || (status >= 100 && status < 200) || status === 204 || status === 304) {
@@ -211,6 +212,43 @@ export function parseResponseHead(text: string, method: string): ResponseHead {
     framing,
     keepAlive,
   }
+}
+
+/** One header line as parsed and checked. */
+interface HeaderLine {
+  /** The whole line as received (without CRLF). */
+  readonly text: string
+  /** Lower-case. */
+  readonly name: string
+  readonly value: string
+  /** The value lower-cased, for the headers compared without case (Connection, Transfer-Encoding). */
+  readonly lowerValue: string
+}
+
+/**
+ * The previous response head's header lines on one upstream connection. An upstream sends the
+ * same lines on every answer of a connection but for a few (Date, once a second; a length), so
+ * a line equal to the one at the same place last time is taken as parsed then: no slicing, no
+ * lower-casing, no checks. Keep one per connection (socket-client/client.ts does).
+ */
+export class HeaderLineMemo {
+  lines: HeaderLine[] = []
+}
+
+function parseHeaderLine(text: string, lower: string, start: number, lineEnd: number): HeaderLine {
+  const colon = text.indexOf(':', start)
+  if (colon <= start || colon >= lineEnd) throw new ProtocolError('malformed header line')
+  const name = lower.slice(start, colon)
+  if (!TOKEN.test(name)) throw new ProtocolError('malformed header name')
+  // Optional whitespace around the value is spaces and tabs only (RFC 9110 5.6.3).
+  let from = colon + 1
+  let to = lineEnd
+  while (from < to && isOws(text.charCodeAt(from))) from++
+  while (to > from && isOws(text.charCodeAt(to - 1))) to--
+  const value = text.slice(from, to)
+  if (invalidFieldValue(value)) throw new ProtocolError('malformed header value')
+  const lowerValue = name === 'connection' || name === 'transfer-encoding' ? lower.slice(from, to) : value
+  return { text: text.slice(start, lineEnd), name, value, lowerValue }
 }
 
 /** Control characters other than HTAB are not field values (RFC 9110 5.5), nor is anything above latin1. */
