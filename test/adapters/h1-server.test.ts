@@ -8,6 +8,7 @@ import { describe, test } from 'node:test'
 import { HeadError, parseRequestHead } from '../../src/adapters/node/h1-head.ts'
 import { responseHead } from '../../src/adapters/node/h1-response.ts'
 import { requestUrl } from '../../src/adapters/node/request-target.ts'
+import { HeaderLineMemo } from '../../src/adapters/socket-client/http1.ts'
 
 const kindOf = (text: string): string => {
   try {
@@ -95,6 +96,45 @@ describe('parseRequestHead', () => {
     assert.equal(kindOf(`GET / HTTP/1.1\r\nHost: a${'\r\nX: 1'.repeat(200)}`), 'HEADERS_TOO_LARGE')
     assert.equal(kindOf(`GET / HTTP/1.1\r\nHost: a${'\r\nX: 1'.repeat(199)}`), 'accepted')
     assert.equal(kindOf('GET / HTTP/1.0'), 'accepted', 'HTTP/1.0 needs no Host')
+  })
+})
+
+describe('parseRequestHead with a HeaderLineMemo (the previous head of a client connection)', () => {
+  const outcome = (text: string, memo?: HeaderLineMemo) => {
+    try {
+      const { method, target, minor, raw, host, framing, keepAlive, expectContinue } = parseRequestHead(
+        text,
+        memo,
+      )
+      return { method, target, minor, raw, host, framing, keepAlive, expectContinue }
+    } catch (error) {
+      return { error: (error as HeadError).kind, message: (error as Error).message }
+    }
+  }
+
+  test('every head of a sequence parses as it would alone: changed, added, dropped, malformed lines', () => {
+    const heads = [
+      ['GET / HTTP/1.1', 'Host: a', 'User-Agent: x', 'Accept: */*'],
+      ['GET /b HTTP/1.1', 'Host: a', 'User-Agent: x', 'Accept: */*'],
+      ['POST / HTTP/1.1', 'Host: a', 'User-Agent: x', 'Content-Length: 3'],
+      ['POST / HTTP/1.1', 'Host: a', 'User-Agent: x', 'Content-Length: 3', 'Content-Length: 4'],
+      ['GET / HTTP/1.1', 'Host: a', 'Host: a'], // a second Host where the memo has User-Agent
+      ['GET / HTTP/1.1', 'Host: a', 'User-Agent: x', 'Connection: close'],
+      ['GET / HTTP/1.1', 'Host: a', 'User-Agent: x', 'Connection: CLOSE'],
+      // Same length as the memo's line at that place, different text: parsed, and refused.
+      ['GET / HTTP/1.1', 'Host: a', 'User-Agent:\u0001x', 'Connection: close'],
+      ['GET / HTTP/1.1', 'Host: a', ' User-Agent: x'], // folded
+      ['GET / HTTP/1.1', 'Host: a'], // fewer lines than before
+      ['GET / HTTP/1.0'],
+      ['GET / HTTP/1.1', 'Host: a', 'Expect: 100-continue', 'Content-Length: 3'],
+      ['GET / HTTP/1.1', 'Host: a', 'Expect: 100-continue', 'Content-Length: 3'],
+    ]
+    const memo = new HeaderLineMemo()
+    for (const lines of heads) {
+      const text = lines.join('\r\n')
+      assert.deepEqual(outcome(text, memo), outcome(text), text)
+    }
+    assert.equal(memo.lines.length, 3, 'the memo holds the last head that parsed')
   })
 })
 

@@ -15,7 +15,13 @@ import { ErrorCodes, type ErrorKind, errorBody } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
 import type { ClientGone } from '../../upstream/types.ts'
-import { type BodyDecoder, bodyDecoder, type Framing, LAST_CHUNK } from '../socket-client/http1.ts'
+import {
+  type BodyDecoder,
+  bodyDecoder,
+  type Framing,
+  HeaderLineMemo,
+  LAST_CHUNK,
+} from '../socket-client/http1.ts'
 import { HeadError, MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead } from './h1-head.ts'
 import { responseHead } from './h1-response.ts'
 import { LazyRequest } from './lazy-request.ts'
@@ -44,6 +50,8 @@ export class H1Connection {
   readonly socket: Socket
   readonly #options: H1Options
   readonly #remoteAddress: string
+  /** The previous request head's lines (http1.ts HeaderLineMemo): most of the next one's are the same. */
+  readonly #headLines = new HeaderLineMemo()
   /** Bytes received and not yet parsed: a head in progress, or pipelined requests. */
   #pending: Buffer | undefined
   /** Where the search for the end of the head resumes in `#pending`. */
@@ -161,7 +169,7 @@ export class H1Connection {
       this.headStartedAt = 0
       let head: RequestHead
       try {
-        head = parseRequestHead(text)
+        head = parseRequestHead(text, this.#headLines)
       } catch (error) {
         if (!(error instanceof HeadError)) throw error
         this.#fail(error.kind, error.message)

@@ -7,7 +7,14 @@
  * are refused, as nginx and llhttp's strict mode refuse them.
  */
 import type { ErrorKind } from '../../core/errors.ts'
-import { type Framing, invalidFieldValue, isContentLength, isToken } from '../socket-client/http1.ts'
+import {
+  type Framing,
+  type HeaderLine,
+  type HeaderLineMemo,
+  invalidFieldValue,
+  isContentLength,
+  isToken,
+} from '../socket-client/http1.ts'
 
 /** Largest request head accepted (Node's default --max-http-header-size). */
 export const MAX_REQUEST_HEAD_BYTES = 16 * 1024
@@ -40,10 +47,22 @@ export interface RequestHead {
   readonly expectContinue: boolean
 }
 
+function parseHeaderField(line: string): HeaderLine {
+  const colon = line.indexOf(':')
+  // No name, whitespace before the colon, or a folded line (leading whitespace) are refused.
+  if (colon <= 0) throw new HeadError('BAD_REQUEST', 'malformed header field')
+  const name = line.slice(0, colon).toLowerCase()
+  if (!isToken(name)) throw new HeadError('BAD_REQUEST', 'malformed header name')
+  const value = line.slice(colon + 1).trim()
+  // A bare CR or LF (split leaves them in) is caught here with every other control character.
+  if (invalidFieldValue(value)) throw new HeadError('BAD_REQUEST', `malformed value for ${name}`)
+  return { text: line, name, value, lowerValue: value }
+}
+
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/
 
 /** Parses a head: `text` is everything before the blank line that ends it, as latin1. */
-export function parseRequestHead(text: string): RequestHead {
+export function parseRequestHead(text: string, memo?: HeaderLineMemo): RequestHead {
   const lines = text.split('\r\n')
   const match = REQUEST_LINE.exec(lines[0] as string)
   if (!match) throw new HeadError('BAD_REQUEST', 'malformed request line')
@@ -62,14 +81,14 @@ export function parseRequestHead(text: string): RequestHead {
   let expect: string | undefined
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string
-    const colon = line.indexOf(':')
-    // No name, whitespace before the colon, or a folded line (leading whitespace) are refused.
-    if (colon <= 0) throw new HeadError('BAD_REQUEST', 'malformed header field')
-    const name = line.slice(0, colon).toLowerCase()
-    if (!isToken(name)) throw new HeadError('BAD_REQUEST', 'malformed header name')
-    const value = line.slice(colon + 1).trim()
-    // A bare CR or LF (split leaves them in) is caught here with every other control character.
-    if (invalidFieldValue(value)) throw new HeadError('BAD_REQUEST', `malformed value for ${name}`)
+    // A client sends the same lines on every request of a connection but for a few: a line equal
+    // to the one at the same place in the previous head is taken as parsed and checked then.
+    let parsed = memo?.lines[i - 1]
+    if (parsed === undefined || parsed.text !== line) {
+      parsed = parseHeaderField(line)
+      if (memo) memo.lines[i - 1] = parsed
+    }
+    const { name, value } = parsed
     raw.push(name, value)
     switch (name) {
       case 'host':
@@ -93,6 +112,7 @@ export function parseRequestHead(text: string): RequestHead {
         break
     }
   }
+  if (memo && memo.lines.length > lines.length - 1) memo.lines.length = lines.length - 1
   if (hosts > 1) throw new HeadError('BAD_REQUEST', 'more than one host header')
   if (minor === 1 && hosts === 0) throw new HeadError('BAD_REQUEST', 'a request needs a host header')
   let framing: Framing

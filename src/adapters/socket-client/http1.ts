@@ -215,7 +215,7 @@ export function parseResponseHead(text: string, method: string, memo?: HeaderLin
 }
 
 /** One header line as parsed and checked. */
-interface HeaderLine {
+export interface HeaderLine {
   /** The whole line as received (without CRLF). */
   readonly text: string
   /** Lower-case. */
@@ -226,10 +226,11 @@ interface HeaderLine {
 }
 
 /**
- * The previous response head's header lines on one upstream connection. An upstream sends the
- * same lines on every answer of a connection but for a few (Date, once a second; a length), so
- * a line equal to the one at the same place last time is taken as parsed then: no slicing, no
- * lower-casing, no checks. Keep one per connection (socket-client/client.ts does).
+ * The previous head's header lines on one connection. A peer sends the same lines on every
+ * message of a connection but for a few (an upstream's Date, once a second; a length), so a line
+ * equal to the one at the same place last time is taken as parsed then: no slicing, no
+ * lower-casing, no checks. Keep one per connection: socket-client/client.ts does for response
+ * heads, node/h1-connection.ts for request heads.
  */
 export class HeaderLineMemo {
   lines: HeaderLine[] = []
