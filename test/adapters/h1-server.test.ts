@@ -8,7 +8,7 @@ import { describe, test } from 'node:test'
 import { HeadError, parseRequestHead } from '../../src/adapters/node/h1-head.ts'
 import { responseHead } from '../../src/adapters/node/h1-response.ts'
 import { requestUrl } from '../../src/adapters/node/request-target.ts'
-import { CheckedFields, HeaderLineMemo } from '../../src/adapters/socket-client/http1.ts'
+import { HeaderLineMemo } from '../../src/adapters/socket-client/http1.ts'
 
 const kindOf = (text: string): string => {
   try {
@@ -255,23 +255,5 @@ describe('responseHead', () => {
       responseHead({ status: 200, headers: { 'x-a': 'b\r\nx-evil: 1' }, body: null }, 'GET', 1, true),
     )
     assert.throws(() => responseHead({ status: 200, headers: { 'x a': 'b' }, body: null }, 'GET', 1, true))
-  })
-
-  test('with the connection CheckedFields: fields seen before are written, any other is still checked', () => {
-    const checked = new CheckedFields()
-    const write = (headers: Record<string, string | string[]>) =>
-      responseHead({ status: 200, headers, body: null }, 'GET', 1, true, checked).head
-    const good = { 'content-type': 'text/plain', 'x-a': '1', 'set-cookie': ['a=1', 'b=2'] }
-    assert.equal(write(good), write(good))
-    assert.match(write(good), /\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n/)
-    // At the place of a field checked before: a new value, a new name, a value of the same length.
-    assert.throws(() => write({ ...good, 'x-a': '\r\nx-evil: 1' }), /invalid value for header x-a/)
-    assert.throws(() => write({ 'content-type': 'text/plain', 'x a': '1' }), /invalid header name/)
-    assert.throws(() => write({ 'content-type': 'text/plain', 'x-a': '\n' }), /invalid value/)
-    assert.throws(
-      () => write({ ...good, 'set-cookie': ['a=1', 'b=\r'] }),
-      /invalid value for header set-cookie/,
-    )
-    assert.equal(write(good), write(good), 'refused fields left the checked ones as they were')
   })
 })

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import {
   bodyDecoder,
-  CheckedFields,
   chunkFrame,
   type Framing,
   HeaderLineMemo,
@@ -194,30 +193,6 @@ describe('requestHead: request line and headers', () => {
     assert.equal(chunked, true)
     assert.ok(!head.includes('evil'))
     assert.deepEqual(fieldValues(head, 'content-length'), [])
-  })
-})
-
-describe('requestHead with the pool CheckedFields', () => {
-  test('fields seen before are written; a new name or value at any place is checked again', () => {
-    const checked = new CheckedFields()
-    const head = (headers: Record<string, string>) =>
-      requestHead('GET', '/', headers, null, true, checked).head
-    const good = { host: 'a', 'x-forwarded-for': '127.0.0.1', 'x-request-id': 'abc' }
-    assert.equal(head(good), head(good))
-    assert.throws(() => head({ ...good, 'x-request-id': 'ab\n' }), ProtocolError)
-    assert.throws(() => head({ ...good, 'x-request-id': 'a\rc' }), ProtocolError)
-    assert.throws(() => head({ host: 'a', 'x forwarded-for': '127.0.0.1' }), ProtocolError)
-    assert.throws(() => head({ host: 'a\u0000' }), ProtocolError)
-    assert.equal(head(good), head(good))
-  })
-
-  test('check says why a field is refused', () => {
-    const checked = new CheckedFields()
-    assert.equal(checked.check(0, 'x-a', 'v'), 'ok')
-    assert.equal(checked.check(0, 'x-a', 'v'), 'ok')
-    assert.equal(checked.check(0, 'x a', 'v'), 'name')
-    assert.equal(checked.check(0, 'x-a', 'v\u007f'), 'value')
-    assert.equal(checked.check(1, 'x-b', '\u00e9'), 'ok', 'obs-text is a field value')
   })
 })
 

@@ -18,7 +18,6 @@ import type { ClientGone } from '../../upstream/types.ts'
 import {
   type BodyDecoder,
   bodyDecoder,
-  CheckedFields,
   type Framing,
   HeaderLineMemo,
   LAST_CHUNK,
@@ -53,8 +52,6 @@ export class H1Connection {
   readonly #remoteAddress: string
   /** The previous request head's lines (http1.ts HeaderLineMemo): most of the next one's are the same. */
   readonly #headLines = new HeaderLineMemo()
-  /** The response fields checked for the previous response: most are the same on the next one. */
-  readonly #checkedFields = new CheckedFields()
   /** Bytes received and not yet parsed: a head in progress, or pipelined requests. */
   #pending: Buffer | undefined
   /** Where the search for the end of the head resumes in `#pending`. */
@@ -246,7 +243,7 @@ export class H1Connection {
     const keepAlive = head.keepAlive && !this.#options.draining()
     let plan: ReturnType<typeof responseHead>
     try {
-      plan = responseHead(parts, head.method, head.minor, keepAlive, this.#checkedFields)
+      plan = responseHead(parts, head.method, head.minor, keepAlive)
     } catch {
       // A header Node's server would refuse as well (CR/LF in a value): this request only.
       void response.body?.cancel().catch(() => {})

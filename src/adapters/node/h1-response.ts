@@ -7,7 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http'
 import type { ResponseParts } from '../../core/response.ts'
-import { type CheckedFields, invalidFieldValue, isContentLength, isToken } from '../socket-client/http1.ts'
+import { invalidFieldValue, isContentLength, isToken } from '../socket-client/http1.ts'
 
 export class UnwritableHeader extends Error {}
 
@@ -50,21 +50,12 @@ export function responseHead(
   /** The request's HTTP minor version: 1.0 clients get no chunked bodies. */
   minor: 0 | 1,
   keepAlive: boolean,
-  /** The fields this connection checked for its previous response (not checked again). */
-  checked?: CheckedFields,
 ): ResponseHeadPlan {
   const { status, headers, body } = parts
   const bodiless = method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`
   let declared: string | undefined
   let date: string | undefined
-  let index = 0
-  const line = (name: string, value: string): string => {
-    const verdict = checked ? checked.check(index++, name, value) : check(name, value)
-    if (verdict === 'name') throw new UnwritableHeader(`invalid header name ${JSON.stringify(name)}`)
-    if (verdict === 'value') throw new UnwritableHeader(`invalid value for header ${name}`)
-    return `${name}: ${value}\r\n`
-  }
   for (const name in headers) {
     const value = headers[name] as string | string[]
     if (FRAMING.has(name)) {
@@ -72,14 +63,11 @@ export function responseHead(
       else if (name === 'date') date = String(value)
       continue
     }
-    if (typeof value === 'string') head += line(name, value)
-    else {
-      // An empty list writes nothing, but its name must still be one.
-      if (!isToken(name)) throw new UnwritableHeader(`invalid header name ${JSON.stringify(name)}`)
-      for (const one of value) head += line(name, one)
-    }
+    if (!isToken(name)) throw new UnwritableHeader(`invalid header name ${JSON.stringify(name)}`)
+    if (typeof value === 'string') head += headerLine(name, value)
+    else for (const one of value) head += headerLine(name, one)
   }
-  head += date === undefined ? dateHeader() : line('date', date)
+  head += date === undefined ? dateHeader() : headerLine('date', date)
   let mode: BodyMode
   let close = !keepAlive
   const length = declared !== undefined && isContentLength(declared) ? declared : undefined
@@ -110,7 +98,7 @@ export function responseHead(
   return { head, mode, length: bodyLength, close }
 }
 
-function check(name: string, value: string): 'ok' | 'name' | 'value' {
-  if (!isToken(name)) return 'name'
-  return invalidFieldValue(value) ? 'value' : 'ok'
+function headerLine(name: string, value: string): string {
+  if (invalidFieldValue(value)) throw new UnwritableHeader(`invalid value for header ${name}`)
+  return `${name}: ${value}\r\n`
 }

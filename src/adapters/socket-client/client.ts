@@ -27,7 +27,6 @@ import { UpstreamError } from '../../upstream/types.ts'
 import {
   type BodyDecoder,
   bodyDecoder,
-  CheckedFields,
   chunkFrame,
   HeaderLineMemo,
   LAST_CHUNK,
@@ -54,20 +53,13 @@ export class SocketUpstreamClient implements UpstreamClient {
   constructor(readonly dial: Dial) {}
 
   send(request: OutboundRequest): Promise<Response> {
-    const pool = this.#pool(request)
     let head: ReturnType<typeof requestHead>
     try {
-      head = requestHead(
-        request.method,
-        request.path,
-        request.headers,
-        request.body,
-        request.pool.keepalive,
-        pool.checkedFields,
-      )
+      head = requestHead(request.method, request.path, request.headers, request.body, request.pool.keepalive)
     } catch (error) {
       return Promise.reject(new UpstreamError('reset', (error as Error).message, { cause: error }))
     }
+    const pool = this.#pool(request)
     return this.#attempt(request, head, pool, false).catch((error: unknown) => {
       // A kept-alive connection the upstream closed while idle fails on first use; a body-less
       // request never reached the application then, so it is safe to send once more.
@@ -147,8 +139,6 @@ class RetryableReset extends Error {
 /** Idle keep-alive connections of one origin and one pool/TLS setting, reused LIFO. */
 class Pool {
   readonly #idle: Conn[] = []
-  /** The request fields last checked for this pool: most are the same on the next request. */
-  readonly checkedFields = new CheckedFields()
   #sweeper: ReturnType<typeof setTimeout> | undefined
   #closed = false
 

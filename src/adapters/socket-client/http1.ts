@@ -39,14 +39,12 @@ export function requestHead(
   headers: Readonly<Record<string, string>>,
   body: ReadableStream<Uint8Array> | Uint8Array | null,
   keepAlive: boolean,
-  checked?: CheckedFields,
 ): { head: string; chunked: boolean; declaredLength: number } {
   if (!TOKEN.test(method) || UNSAFE_TARGET.test(path) || path === '') {
     throw new ProtocolError('invalid request line')
   }
   let head = `${method} ${path} HTTP/1.1\r\n`
   let declared: string | undefined
-  let index = 0
   for (const name in headers) {
     const value = headers[name] as string
     if (name === 'transfer-encoding' || name === 'connection' || name === 'keep-alive') continue
@@ -54,10 +52,7 @@ export function requestHead(
       declared = value
       continue
     }
-    const valid = checked
-      ? checked.check(index++, name, value) === 'ok'
-      : TOKEN.test(name) && !invalidFieldValue(value)
-    if (!valid) throw new ProtocolError(`invalid header ${name}`)
+    if (!TOKEN.test(name) || invalidFieldValue(value)) throw new ProtocolError(`invalid header ${name}`)
     head += `${name}: ${value}\r\n`
   }
   let chunked = false
@@ -255,26 +250,6 @@ function parseHeaderLine(text: string, lower: string, start: number, lineEnd: nu
   if (invalidFieldValue(value)) throw new ProtocolError('malformed header value')
   const lowerValue = name === 'connection' || name === 'transfer-encoding' ? lower.slice(from, to) : value
   return { text: text.slice(start, lineEnd), name, value, lowerValue }
-}
-
-/**
- * Header fields checked when the previous message of a connection (or pool) was written: a field
- * equal to the one at the same place then is not checked again, the way `HeaderLineMemo` skips
- * parsing lines seen before. Most fields of consecutive messages are the same strings.
- */
-export class CheckedFields {
-  readonly #names: string[] = []
-  readonly #values: string[] = []
-
-  /** Whether `name: value`, written as field number `index`, may go on the wire, and if not, why. */
-  check(index: number, name: string, value: string): 'ok' | 'name' | 'value' {
-    if (this.#names[index] === name && this.#values[index] === value) return 'ok'
-    if (!TOKEN.test(name)) return 'name'
-    if (invalidFieldValue(value)) return 'value'
-    this.#names[index] = name
-    this.#values[index] = value
-    return 'ok'
-  }
 }
 
 /** Control characters other than HTAB are not field values (RFC 9110 5.5), nor is anything above latin1. */
