@@ -136,6 +136,18 @@ describe('parseRequestHead with a HeaderLineMemo (the previous head of a client 
     }
     assert.equal(memo.lines.length, 3, 'the memo holds the last head that parsed')
   })
+
+  test('cookies and credentials are not remembered', () => {
+    const memo = new HeaderLineMemo()
+    parseRequestHead(
+      'GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\nCookie: s=1\r\nAccept: */*',
+      memo,
+    )
+    assert.deepEqual(
+      memo.lines.map((line) => line?.name),
+      ['host', undefined, undefined, 'accept'],
+    )
+  })
 })
 
 describe('requestUrl', () => {

@@ -636,6 +636,19 @@ describe('parseResponseHead with a HeaderLineMemo (the previous head of a connec
     }
     assert.equal(memo.lines.length, 2, 'the memo holds the last head that parsed')
   })
+
+  test('cookies and credentials are not remembered (a pooled connection serves many clients)', () => {
+    const memo = new HeaderLineMemo()
+    parseResponseHead(
+      'HTTP/1.1 200 OK\r\nServer: nginx\r\nSet-Cookie: session=secret\r\nContent-Length: 0',
+      'GET',
+      memo,
+    )
+    assert.deepEqual(
+      memo.lines.map((line) => line?.text),
+      ['Server: nginx', undefined, 'Content-Length: 0'],
+    )
+  })
 })
 
 describe('parseResponseHead: framing and keep-alive', () => {

@@ -56,7 +56,8 @@ function parseHeaderField(line: string): HeaderLine {
   const value = line.slice(colon + 1).trim()
   // A bare CR or LF (split leaves them in) is caught here with every other control character.
   if (invalidFieldValue(value)) throw new HeadError('BAD_REQUEST', `malformed value for ${name}`)
-  return { text: line, name, value, lowerValue: value }
+  const lowerValue = name === 'connection' || name === 'transfer-encoding' ? value.toLowerCase() : value
+  return { text: line, name, value, lowerValue }
 }
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/
@@ -86,7 +87,7 @@ export function parseRequestHead(text: string, memo?: HeaderLineMemo): RequestHe
     let parsed = memo?.lines[i - 1]
     if (parsed === undefined || parsed.text !== line) {
       parsed = parseHeaderField(line)
-      if (memo) memo.lines[i - 1] = parsed
+      if (memo) memo.remember(i - 1, parsed)
     }
     const { name, value } = parsed
     raw.push(name, value)
