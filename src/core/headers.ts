@@ -44,11 +44,11 @@ export type HopFilter = (name: string) => boolean
  */
 export function hopByHopFilter(connection: string | null | undefined): HopFilter {
   if (!connection) return isAlwaysHopByHop
-  // The usual values name nothing beyond the fixed set ("close" names no header).
+  // The usual values name nothing beyond the fixed set ("close" names no header). Compared as
+  // they are first: most come lower-case already, and toLowerCase costs ~0.1 us on Bun.
+  if (connection === 'keep-alive' || connection === 'close') return isAlwaysHopByHop
   const lower = connection.toLowerCase()
-  if (lower === 'keep-alive' || lower === 'close') {
-    return isAlwaysHopByHop
-  }
+  if (lower === 'keep-alive' || lower === 'close') return isAlwaysHopByHop
   const named = new Set<string>()
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase()
@@ -146,17 +146,15 @@ export function endToEndFromRaw(
   /** Every Connection value joined with ",", when the caller has it already (saves a pass). */
   knownConnection?: string,
 ): Record<string, string> | [string, string][] {
-  let connection = knownConnection
-  if (connection === undefined) {
-    connection = ''
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      if ((raw[i] as string).toLowerCase() === 'connection') connection = joinValue(connection, raw[i + 1])
-    }
-  }
   const lowerCaseRaw: string[] = []
-  for (let i = 0; i + 1 < raw.length; i += 2)
-    lowerCaseRaw.push((raw[i] as string).toLowerCase(), raw[i + 1] as string)
-  return endToEndFromLowerCaseRaw(lowerCaseRaw, connection)
+  let connection = ''
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    lowerCaseRaw.push(name, value)
+    if (name === 'connection') connection = joinValue(connection, value)
+  }
+  return endToEndFromLowerCaseRaw(lowerCaseRaw, knownConnection ?? connection)
 }
 
 /**
@@ -167,9 +165,7 @@ export function endToEndFromLowerCaseRaw(
   raw: readonly string[],
   connection: string,
 ): Record<string, string> | [string, string][] {
-  // The usual values without hopByHopFilter's toLowerCase (the caller lower-cased them).
-  const isHop =
-    connection === 'keep-alive' || connection === '' ? isAlwaysHopByHop : hopByHopFilter(connection)
+  const isHop = hopByHopFilter(connection)
   // A header named `constructor` or `__proto__` is just a header.
   const record = newHeaderRecord()
   let cookies: string[] | undefined
