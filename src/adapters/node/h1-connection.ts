@@ -15,6 +15,7 @@ import { ErrorCodes, type ErrorKind, errorBody } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
 import type { ClientGone } from '../../upstream/types.ts'
+import { headInRoom } from '../socket-client/head-room.ts'
 import {
   type BodyDecoder,
   bodyDecoder,
@@ -398,9 +399,12 @@ function writeHeadAndBytes(socket: Socket, head: string, body: Uint8Array, writt
     socket.uncork()
     return
   }
-  const out = Buffer.allocUnsafe(headBytes + body.byteLength)
-  out.write(head, 0, 'latin1')
-  out.set(body, headBytes)
+  let out = headInRoom(head, body)
+  if (out === undefined) {
+    out = Buffer.allocUnsafe(headBytes + body.byteLength)
+    out.write(head, 0, 'latin1')
+    out.set(body, headBytes)
+  }
   socket.write(out, written)
 }
 

@@ -24,6 +24,7 @@ import { isIP } from 'node:net'
 import { responseFromRecord } from '../../core/response.ts'
 import type { OutboundRequest, PoolOptions, UpstreamClient } from '../../upstream/types.ts'
 import { UpstreamError } from '../../upstream/types.ts'
+import { bodyWithHeadRoom, HEAD_ROOM_MIN_BODY_BYTES } from './head-room.ts'
 import {
   type BodyDecoder,
   bodyDecoder,
@@ -313,7 +314,10 @@ class SmallBody {
         return
       }
       // Not zero-filled: every byte is written before the body is used.
-      this.#bytes = Buffer.allocUnsafe(this.length)
+      this.#bytes =
+        this.length >= HEAD_ROOM_MIN_BODY_BYTES
+          ? bodyWithHeadRoom(this.length)
+          : Buffer.allocUnsafe(this.length)
     }
     this.#bytes.set(piece, this.#offset)
     this.#offset += piece.byteLength
