@@ -338,6 +338,7 @@ machine_header() {
   echo "- machine: $(nproc) CPUs, $cpu, $mem, Linux $(uname -r)"
   echo "- runtimes: node $(node -v)$([[ -x $BUN ]] && echo ", bun $("$BUN" --version)")$([[ -x $DENO ]] && echo ", deno $("$DENO" --version | head -1 | awk '{print $2}')"); sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)')"
   echo "- Sluice: one process per contender, \`uri = \"/*\"\` to the upstream, \`access_log = false\` unless named; on Node \`node dist/src/cli.js\`, on Bun \`bun src/cli.ts\`, binary \`dist/sluice\` (\`bun build --compile\`), on Deno \`deno run -A src/cli.ts\`; every runtime with its default upstream client (SLUICE_BUN_CLIENT unset: Bun and the binary use the pooled \`Bun.connect\` HTTP/1.1 client, not Bun's fetch)"
+  echo "- environment: \`GLIBC_TUNABLES=$GLIBC_TUNABLES\` for every process (bench/lib.sh; \`npm start\` sets the same)"
   echo "- upstream: $UPSTREAM_KIND: a fixed ${#BODY}-byte body on every path and a $(($(stat -c %s "$BIG_BODY_FILE") / 1024)) KiB file on \`$BIG_PATH\`; pinning: $PINNING (every contender on CPU 0; only the one under load is busy)"
   quiet_note
   if [[ -n ${FASTIFY_VERSIONS:-} ]]; then echo "- peer on Node: $FASTIFY_VERSIONS"; fi
