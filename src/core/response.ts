@@ -45,6 +45,28 @@ function liveRecords(): boolean {
   return recordsAreLive
 }
 
+/** Byte bodies of at least this many bytes become one-chunk streams (`streamBodiesFrom`). */
+let streamFromBytes = Number.POSITIVE_INFINITY
+
+/**
+ * From now on, `responseFromRecord` hands byte bodies of `bytes` or more to the runtime as a
+ * stream of one chunk. For a server that writes a large byte body of an asynchronous answer
+ * badly (Bun.serve: see src/adapters/bun/listeners.ts); the answer loses its Content-Length
+ * (chunked over HTTP/1.1), its bytes do not change.
+ */
+export function streamBodiesFrom(bytes: number): void {
+  streamFromBytes = bytes
+}
+
+function oneChunkStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes)
+      controller.close()
+    },
+  })
+}
+
 /**
  * `new Response(body, init)`, remembering a record-form header init for `setResponseHeader`.
  * The record becomes the response's own: pass a fresh object per response, never a shared one.
@@ -53,6 +75,7 @@ export function responseFromRecord(
   body: BodyInit | null,
   init: { status: number; statusText?: string; headers: HeaderInit },
 ): Response {
+  if (body instanceof Uint8Array && body.byteLength >= streamFromBytes) body = oneChunkStream(body)
   const response = new Response(body, init)
   if (!Array.isArray(init.headers) && liveRecords()) {
     ;(response as WithRecord)[RECORD] = init.headers
