@@ -15,7 +15,7 @@ cd "$ROOT"
 # Every process a benchmark starts (contenders, peers, upstream) runs with glibc keeping up to
 # 32 MiB of freed heap instead of handing it back at once, as `npm start` runs Sluice: without it
 # a Node process answering 64 KiB bodies may take ~13 page faults per request (docs/performance.md).
-export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.trim_threshold=33554432}
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.trim_threshold=33554432:glibc.malloc.mmap_threshold=4194304}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
 PIDS=()
 

@@ -53,35 +53,61 @@ describe('headInRoom', () => {
   })
 })
 
+/** One request on its own connection (closed after the answer): the raw answer. */
+function getOnce(port: number): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const received: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => received.push(chunk))
+    socket.on('error', fail)
+    socket.on('close', () => done(Buffer.concat(received)))
+    socket.write('GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n')
+  })
+}
+
 describe('the Node HTTP/1.1 server with one body in several answers (a cached answer)', () => {
-  test('every answer carries its own head and the whole body', async () => {
+  test('every answer carries its own head and the whole body, also while earlier ones are queued', async () => {
     const shared = filledBody(16 * 1024)
     let served = 0
     const sockets = new Set<net.Socket>()
     const server = net.createServer((socket) => {
       sockets.add(socket)
+      // The first three connections are corked: their answers stay queued until all three are
+      // written, as behind slow clients. A head written into the same room twice would show.
+      if (sockets.size <= 3) socket.cork()
       new H1Connection(socket, {
         scheme: 'http',
         begin: () => () => {},
         draining: () => false,
-        fetch: () => responseFromRecord(shared, { status: 200, headers: { 'x-answer': String(++served) } }),
+        fetch: () => {
+          if (++served === 3) {
+            setTimeout(() => {
+              for (const socket of sockets) socket.uncork()
+            }, 100)
+          }
+          return responseFromRecord(shared, { status: 200, headers: { 'x-answer': String(served) } })
+        },
       })
     })
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
     const { port } = server.address() as net.AddressInfo
     try {
-      const get = async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/`)
-        return { answer: response.headers.get('x-answer'), body: Buffer.from(await response.arrayBuffer()) }
+      const answers = [
+        ...(await Promise.all([getOnce(port), getOnce(port), getOnce(port)])),
+        await getOnce(port),
+      ]
+      const seen: string[] = []
+      for (const answer of answers) {
+        const end = answer.indexOf('\r\n\r\n')
+        const head = answer.toString('latin1', 0, end)
+        assert.match(head, /^HTTP\/1\.1 200 OK\r\n/)
+        seen.push(/\r\nx-answer: (\d)\r\n/.exec(head)?.[1] ?? `no x-answer in ${JSON.stringify(head)}`)
+        assert.match(head, /\r\ncontent-length: 16384(\r\n|$)/)
+        assert.ok(answer.subarray(end + 4).equals(shared))
       }
-      const together = await Promise.all([get(), get(), get()])
-      const after = [await get(), await get()]
-      const answers = [...together, ...after]
-      assert.deepEqual(answers.map((a) => a.answer).sort(), ['1', '2', '3', '4', '5'])
-      for (const { body } of answers) assert.ok(body.equals(shared))
+      assert.deepEqual(seen.sort(), ['1', '2', '3', '4'])
     } finally {
       server.close()
-      // fetch keeps its connections alive; the server ends them so the test can finish.
       for (const socket of sockets) socket.destroy()
     }
   })

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { installLightweightResponse } from '../../src/adapters/node/lightweight-response.ts'
-import { SocketUpstreamClient } from '../../src/adapters/socket-client/client.ts'
+import { type SocketClientOptions, SocketUpstreamClient } from '../../src/adapters/socket-client/client.ts'
+import { headInRoom } from '../../src/adapters/socket-client/head-room.ts'
 import type {
   Dial,
   RawSocket,
@@ -85,14 +86,18 @@ class ScriptedSocket implements RawSocket {
   resume(): void {}
 }
 
-function scriptedClient(keepsReads: boolean, answer: () => readonly Uint8Array[]) {
+function scriptedClient(
+  keepsReads: boolean,
+  answer: () => readonly Uint8Array[],
+  options?: SocketClientOptions,
+) {
   const sockets: ScriptedSocket[] = []
   const dial: Dial = (_target, events) => {
     const socket = new ScriptedSocket(events, keepsReads, answer)
     sockets.push(socket)
     return socket
   }
-  return { client: new SocketUpstreamClient(dial), sockets }
+  return { client: new SocketUpstreamClient(dial, options), sockets }
 }
 
 const request: OutboundRequest = {
@@ -183,3 +188,24 @@ for (const keepsReads of [false, true]) {
     })
   })
 }
+
+describe('socket client head room (SocketClientOptions.headRoom, for the Node HTTP/1.1 server)', () => {
+  const roomFor = async (size: number, options?: SocketClientOptions) => {
+    const { client } = scriptedClient(false, () => cut(Buffer.concat([head(size), body(size)]), 100), options)
+    const { body: bytes } = responseParts(await client.send(request))
+    client.close()
+    assert.ok(bytes instanceof Uint8Array)
+    assert.ok(Buffer.from(bytes).equals(body(size)))
+    const whole = headInRoom('HTTP/1.1 200 OK\r\n\r\n', bytes)
+    // With room, the head lands right in front of the body's own bytes.
+    if (whole) assert.ok(whole.subarray(19).equals(body(size)))
+    return whole !== undefined
+  }
+
+  test('buffered bodies of 4 KiB or more get room only when asked', async () => {
+    assert.equal(await roomFor(4096, { headRoom: true }), true)
+    assert.equal(await roomFor(65536, { headRoom: true }), true)
+    assert.equal(await roomFor(4095, { headRoom: true }), false)
+    assert.equal(await roomFor(65536), false)
+  })
+})

@@ -10,7 +10,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { type RunningGateway, startGateway, waitForAccessLine } from '../helpers/gateway.ts'
+import { type RunningGateway, startGateway, TARGET, waitForAccessLine } from '../helpers/gateway.ts'
 import { h2connect, h2once, h2request } from '../helpers/h2.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream.ts'
 
@@ -260,8 +260,11 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     for (const size of sizes) {
       const answer = await fetch(`${gateway.url}/slow?sized&size=${size}`)
       assert.equal(answer.status, 200)
+      // Bun and the binary stream bodies from 15 KiB on (src/adapters/bun/listeners.ts): Bun
+      // sends those chunked, or with Content-Length when the stream was complete before it wrote.
       const length = answer.headers.get('content-length')
-      if (length !== null) assert.equal(length, String(size))
+      const streamed = (TARGET === 'bun' || TARGET === 'binary') && size >= 15 * 1024
+      if (!streamed || length !== null) assert.equal(length, String(size), `Content-Length of ${size} bytes`)
       const body = Buffer.from(await answer.arrayBuffer())
       assert.ok(body.equals(Buffer.alloc(size, 'sluice-')), `body of ${size} bytes`)
     }

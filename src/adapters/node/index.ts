@@ -17,6 +17,7 @@ tuneGarbageCollection()
 
 export const nodeAdapter: RuntimeAdapter = {
   description: `node ${process.versions.node}`,
-  createUpstream: () => new SocketUpstreamClient(dialNode),
+  // Head room: the HTTP/1.1 server writes response heads in front of buffered bodies (head-room.ts).
+  createUpstream: () => new SocketUpstreamClient(dialNode, { headRoom: true }),
   listen: startNodeListeners,
 }

@@ -48,10 +48,22 @@ const STREAM_HIGH_WATER = 256 * 1024
 
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 
+export interface SocketClientOptions {
+  /**
+   * Buffered bodies of 4 KiB or more get free bytes in front for an HTTP/1.1 response head
+   * (head-room.ts). For the Node adapter, whose HTTP/1.1 server writes into them; elsewhere the
+   * room would be 1 KiB per body for nothing.
+   */
+  readonly headRoom?: boolean
+}
+
 export class SocketUpstreamClient implements UpstreamClient {
   readonly #pools = new Map<string, Pool>()
 
-  constructor(readonly dial: Dial) {}
+  constructor(
+    readonly dial: Dial,
+    readonly options: SocketClientOptions = {},
+  ) {}
 
   send(request: OutboundRequest): Promise<Response> {
     let head: ReturnType<typeof requestHead>
@@ -119,7 +131,8 @@ export class SocketUpstreamClient implements UpstreamClient {
       const tls: TlsTarget | undefined = secure
         ? { rejectUnauthorized: request.tlsVerify, ...(isIP(name) === 0 ? { serverName: name } : {}) }
         : undefined
-      pool = new Pool(this.dial, { hostname: origin.host, port: origin.port, tls }, options, request)
+      const target = { hostname: origin.host, port: origin.port, tls }
+      pool = new Pool(this.dial, target, options, request, this.options.headRoom === true)
       this.#pools.set(key, pool)
     }
     return pool
@@ -151,6 +164,8 @@ class Pool {
     readonly target: DialTarget,
     readonly options: PoolOptions,
     tls: { readonly tlsVerify: boolean; readonly servername?: string | undefined },
+    /** Buffered bodies get head room (SocketClientOptions.headRoom). */
+    readonly headRoom: boolean,
   ) {
     this.tlsVerify = tls.tlsVerify
     this.servername = tls.servername
@@ -304,6 +319,7 @@ class SmallBody {
     readonly length: number,
     readonly head: ResponseHead,
     readonly keepsReads: boolean,
+    readonly headRoom: boolean,
   ) {}
 
   readonly append = (piece: Uint8Array): void => {
@@ -315,7 +331,7 @@ class SmallBody {
       }
       // Not zero-filled: every byte is written before the body is used.
       this.#bytes =
-        this.length >= HEAD_ROOM_MIN_BODY_BYTES
+        this.headRoom && this.length >= HEAD_ROOM_MIN_BODY_BYTES
           ? bodyWithHeadRoom(this.length)
           : Buffer.allocUnsafe(this.length)
     }
@@ -663,7 +679,8 @@ class Exchange {
       return
     }
     if (framing.kind === 'length' && framing.length <= SMALL_BODY_BYTES) {
-      const small = new SmallBody(framing.length, head, this.#conn.socket?.keepsReads === true)
+      const conn = this.#conn
+      const small = new SmallBody(framing.length, head, conn.socket?.keepsReads === true, conn.pool.headRoom)
       this.#small = small
       this.#decoder = bodyDecoder(framing, small.append)
       this.#feed(rest)
