@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { describe, test } from 'node:test'
 import {
   amzDate,
@@ -54,12 +55,27 @@ describe('amzDate', () => {
     assert.throws(() => amzDate(new Date('nope')), RangeError)
     assert.throws(() => amzDate(new Date(Date.UTC(10000, 0, 1))), RangeError)
   })
+
+  test('one second formatted once is still each date its own second', () => {
+    // The last second formatted is remembered: dates within it, before and after it.
+    assert.equal(amzDate(new Date('2026-12-06T02:35:43.100Z')), '20261206T023543Z')
+    assert.equal(amzDate(new Date('2026-12-06T02:35:43.999Z')), '20261206T023543Z')
+    assert.equal(amzDate(new Date('2026-12-06T02:35:44.000Z')), '20261206T023544Z')
+    assert.equal(amzDate(new Date('2026-12-06T02:35:43.999Z')), '20261206T023543Z')
+    assert.equal(amzDate(new Date('1970-01-01T00:00:00.000Z')), '19700101T000000Z')
+    assert.equal(amzDate(new Date('1969-12-31T23:59:59.500Z')), '19691231T235959Z')
+    assert.throws(() => amzDate(new Date('nope')), RangeError)
+  })
 })
 
 describe('sha256Hex', () => {
   test('hashes strings as UTF-8 and bytes as is', () => {
     assert.equal(sha256Hex(''), EMPTY)
+    assert.equal(sha256Hex(new Uint8Array(0)), EMPTY)
     assert.equal(sha256Hex('é'), sha256Hex(new Uint8Array([0xc3, 0xa9])))
+    assert.equal(sha256Hex('é'), createHash('sha256').update('é', 'utf8').digest('hex'))
+    const bytes = new Uint8Array(1000).map((_, i) => i % 256)
+    assert.equal(sha256Hex(bytes), createHash('sha256').update(bytes).digest('hex'))
   })
 })
 

@@ -76,14 +76,14 @@ function iamAuthorizer(iam: z.output<typeof iamSchema>): Authorizer {
       headers['x-amz-date'] = amzDate(date)
       headers['x-amz-content-sha256'] = sha256Hex(call.body as Uint8Array)
       if (iam.session_token !== undefined) headers['x-amz-security-token'] = iam.session_token
-      const { host: _host, ...signable } = headers
       const signed = signer.sign(
         {
           method: call.method,
           host: call.host,
           path: call.path,
           query: call.query,
-          headers: signable,
+          // A `host` entry in them is not signed: `host` above is (without copying the headers).
+          headers,
           payloadHash: headers['x-amz-content-sha256'],
         },
         { ...options, date },
