@@ -329,6 +329,13 @@ cpu_per_request() {
   awk -v d="$1" -v n="$2" -v t="$(getconf CLK_TCK)" 'BEGIN { if (d != "" && n + 0 > 0) printf "%.1f", d * 1e6 / t / n; else print "-" }'
 }
 
+# One of wrk's --latency percentiles ("50%", "99%") from its output file, in ms; "-" when absent.
+wrk_percentile() {
+  local v
+  v=$(awk -v p="$2" '$1 == p {print $2}' "$1")
+  if [[ -n $v ]]; then to_ms "$v"; else echo -; fi
+}
+
 # Prints "rps p99_ms errors_text" from a wrk output file.
 parse_wrk() {
   local f=$1 rps p99 non2xx sock total

@@ -422,7 +422,7 @@ main() {
   check_quiet before
 
   # Warm-up: JIT, connection pools, nginx worker caches. Not measured, but its errors are listed.
-  declare -A RPS=() P99=() CONNS=() ERRS=() ERRN=() CPU=()
+  declare -A RPS=() P50=() P99=() CONNS=() ERRS=() ERRN=() CPU=()
   local out rps lat errs n before after pid t0 t1
   for key in "${cells[@]}"; do
     IFS='|' read -r name scenario proto <<<"$key"
@@ -453,6 +453,7 @@ main() {
       fi
       RPS[$key]+="$rps "
       P99[$key]+="$lat;"
+      if [[ $proto == h1 ]]; then P50[$key]+="$(wrk_percentile "$out" 50%) "; fi
       ERRN[$key]=$((${ERRN[$key]:-0} + n))
       # The status request we just made is one of the accepts counted: leave it out.
       if [[ -n $before && -n $after ]]; then CONNS[$key]+="$((after - before - 1)) "; fi
@@ -465,12 +466,15 @@ main() {
   for pid in "${RSS_PIDS[@]}" $UP_WORKER; do PEAK_RSS[$pid]=$(vm_mib "$pid" VmHWM); done
 
   # Medians per cell.
-  declare -A MED_RPS=() MED_LAT=() MED_CONNS=() MED_CPU=()
+  declare -A MED_RPS=() MED_LAT=() MED_CONNS=() MED_CPU=() MED_P50=()
   for key in "${cells[@]}"; do
     IFS='|' read -r name scenario proto <<<"$key"
     summarize_key "$key" "$proto" P99
     # shellcheck disable=SC2086
     if [[ -n ${CPU[$key]:-} ]]; then MED_CPU[$key]=$(median ${CPU[$key]}); else MED_CPU[$key]="-"; fi
+    MED_P50[$key]="-"
+    # shellcheck disable=SC2086
+    if [[ -n ${P50[$key]:-} && ${P50[$key]} != *-* ]]; then MED_P50[$key]="$(median ${P50[$key]}) ms"; fi
   done
 
   # Ratio of cell A|scenario|proto to B|scenario|proto, "-" when either is missing.
@@ -506,8 +510,8 @@ main() {
     echo "- run time: $(((finished - started) / 1000000)) s (builds, start-ups, checks, ${#cells[@]} cells x (${WARMUP} s warm-up + $ROUNDS x ${DURATION} s))"
     if ((${#LEFT_OUT[@]})); then echo "- left out: ${LEFT_OUT[*]}"; fi
     echo
-    echo "| contender | body | protocol | req/s (median) | p99 | CPU per request | ratio to direct | ratio to nginx-proxy | ratio to runtime peer | failed requests | upstream conns opened |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| contender | body | protocol | req/s (median) | p50 | p99 | CPU per request | ratio to direct | ratio to nginx-proxy | ratio to runtime peer | failed requests | upstream conns opened |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for scenario in "${SCENARIOS[@]}"; do
       for proto in h1 h2c; do
         for name in "${NAMES[@]}"; do
@@ -518,8 +522,8 @@ main() {
             vs_peer=$(cell_ratio "$name" "${PEER[$name]}" "$scenario" "$proto")
             [[ $vs_peer == - ]] || vs_peer+=" (${PEER[$name]})"
           fi
-          printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
-            "$(scenario_label "$scenario")" "$(proto_label "$proto")" "${MED_RPS[$key]}" "${MED_LAT[$key]}" \
+          printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$name]}" \
+            "$(scenario_label "$scenario")" "$(proto_label "$proto")" "${MED_RPS[$key]}" "${MED_P50[$key]}" "${MED_LAT[$key]}" \
             "$([[ ${MED_CPU[$key]} == - ]] && echo - || echo "${MED_CPU[$key]} us")" \
             "$(cell_ratio "$name" direct "$scenario" "$proto")" "$(cell_ratio "$name" nginx-proxy "$scenario" "$proto")" \
             "$vs_peer" "${ERRN[$key]}" "${MED_CONNS[$key]}"
@@ -551,9 +555,10 @@ main() {
       echo "The same logged / plain comparison by CPU time per request (plain's over logged's, medians):${cpu_line%,}."
       echo
     fi
-    echo "p99 is wrk's 99th percentile (median of the rounds). h2load prints no percentiles: h2c rows show"
-    echo "its mean ± sd time per request from the median round. \"ratio to runtime peer\" compares the Node"
-    echo "rows with @fastify/http-proxy and the Bun and binary rows with the bare Bun.serve + fetch proxy"
+    echo "p50 and p99 are wrk's 50th and 99th percentiles (medians of the rounds). h2load prints no percentiles:"
+    echo "h2c rows show its mean ± sd time per request from the median round in the p99 column."
+    echo "\"ratio to runtime peer\" compares the Node rows with @fastify/http-proxy and the Bun and binary"
+    echo "rows with the bare Bun.serve + fetch proxy"
     echo "(same body and protocol). \"failed requests\" is the sum over the measured rounds of wrk's non-2xx/3xx"
     echo "responses and socket errors, or h2load's failed requests and 3xx. \"upstream conns opened\" is the"
     echo "upstream nginx's accepted-connection count during one run (median): for the direct rows it is the"
