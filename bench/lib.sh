@@ -428,6 +428,12 @@ quiet_note() {
 # Statistics helpers.
 # ---------------------------------------------------------------------------------------------
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# The median of the values that are not "-" (a round whose tool printed none), "-" if none are.
+median_known() {
+  local known=() v
+  for v in "$@"; do [[ $v == - || -z $v ]] || known+=("$v"); done
+  if ((${#known[@]})); then median "${known[@]}"; else echo -; fi
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # Medians of one contender's rounds into the caller's MED_RPS, MED_LAT and MED_CONNS (reading
@@ -442,7 +448,8 @@ summarize_key() {
   MED_RPS[$key]=$(median ${RPS[$key]})
   IFS=';' read -r -a vals <<<"${latencies[$key]%;}"
   if [[ $proto == h1 ]]; then
-    if [[ ${vals[0]} == - ]]; then MED_LAT[$key]="-"; else MED_LAT[$key]="$(median "${vals[@]}") ms"; fi
+    MED_LAT[$key]=$(median_known "${vals[@]}")
+    [[ ${MED_LAT[$key]} == - ]] || MED_LAT[$key]+=" ms"
   else
     MED_LAT[$key]="-"
     for r in ${RPS[$key]}; do

@@ -472,9 +472,9 @@ main() {
     summarize_key "$key" "$proto" P99
     # shellcheck disable=SC2086
     if [[ -n ${CPU[$key]:-} ]]; then MED_CPU[$key]=$(median ${CPU[$key]}); else MED_CPU[$key]="-"; fi
-    MED_P50[$key]="-"
     # shellcheck disable=SC2086
-    if [[ -n ${P50[$key]:-} && ${P50[$key]} != *-* ]]; then MED_P50[$key]="$(median ${P50[$key]}) ms"; fi
+    MED_P50[$key]=$(median_known ${P50[$key]:-})
+    [[ ${MED_P50[$key]} == - ]] || MED_P50[$key]+=" ms"
   done
 
   # Ratio of cell A|scenario|proto to B|scenario|proto, "-" when either is missing.

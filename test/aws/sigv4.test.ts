@@ -65,6 +65,10 @@ describe('amzDate', () => {
     assert.equal(amzDate(new Date('1970-01-01T00:00:00.000Z')), '19700101T000000Z')
     assert.equal(amzDate(new Date('1969-12-31T23:59:59.500Z')), '19691231T235959Z')
     assert.throws(() => amzDate(new Date('nope')), RangeError)
+    // A date that throws is never the remembered one.
+    assert.throws(() => amzDate(new Date(Date.UTC(10000, 0, 1))), RangeError)
+    assert.throws(() => amzDate(new Date(Date.UTC(10000, 0, 1))), RangeError)
+    assert.equal(amzDate(new Date('1969-12-31T23:59:59.000Z')), '19691231T235959Z')
   })
 })
 
