@@ -45,7 +45,8 @@ export type HopFilter = (name: string) => boolean
 export function hopByHopFilter(connection: string | null | undefined): HopFilter {
   if (!connection) return isAlwaysHopByHop
   // The usual values name nothing beyond the fixed set ("close" names no header). Compared as
-  // they are first: most come lower-case already, and toLowerCase costs ~0.1 us on Bun.
+  // they are first: most come lower-case already, and toLowerCase is not free even then
+  // (~0.1 us per call measured on one engine, docs/performance.md).
   if (connection === 'keep-alive' || connection === 'close') return isAlwaysHopByHop
   const lower = connection.toLowerCase()
   if (lower === 'keep-alive' || lower === 'close') return isAlwaysHopByHop
@@ -152,7 +153,7 @@ export function endToEndFromRaw(
     const name = (raw[i] as string).toLowerCase()
     const value = raw[i + 1] as string
     lowerCaseRaw.push(name, value)
-    if (name === 'connection') connection = joinValue(connection, value)
+    if (knownConnection === undefined && name === 'connection') connection = joinValue(connection, value)
   }
   return endToEndFromLowerCaseRaw(lowerCaseRaw, knownConnection ?? connection)
 }

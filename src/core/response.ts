@@ -50,9 +50,9 @@ let streamFromBytes = Number.POSITIVE_INFINITY
 
 /**
  * From now on, `responseFromRecord` hands byte bodies of `bytes` or more to the runtime as a
- * stream of one chunk. For a server that writes a large byte body of an asynchronous answer
- * badly (Bun.serve: see src/adapters/bun/listeners.ts); the answer loses its Content-Length
- * (chunked over HTTP/1.1), its bytes do not change.
+ * stream of one chunk. For an adapter whose server writes large byte bodies worse than streams
+ * (the adapter's listener says why and sets it); such answers may lose their Content-Length,
+ * their bytes do not change.
  */
 export function streamBodiesFrom(bytes: number): void {
   streamFromBytes = bytes

@@ -113,7 +113,7 @@ export function parseRequestHead(text: string, memo?: HeaderLineMemo): RequestHe
         break
     }
   }
-  if (memo && memo.lines.length > lines.length - 1) memo.lines.length = lines.length - 1
+  memo?.endAt(lines.length - 1)
   if (hosts > 1) throw new HeadError('BAD_REQUEST', 'more than one host header')
   if (minor === 1 && hosts === 0) throw new HeadError('BAD_REQUEST', 'a request needs a host header')
   let framing: Framing

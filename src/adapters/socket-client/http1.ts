@@ -180,7 +180,7 @@ export function parseResponseHead(text: string, method: string, memo?: HeaderLin
         transferEncoding === undefined ? line.lowerValue : `${transferEncoding}, ${line.lowerValue}`
     }
   }
-  if (memo && memo.lines.length > index) memo.lines.length = index
+  memo?.endAt(index)
   let keepAlive = keepsAlive(minor, connection)
   let framing: Framing
   if (method === 'HEAD' || (status >= 100 && status < 200) || status === 204 || status === 304) {
@@ -235,6 +235,11 @@ export interface HeaderLine {
 export class HeaderLineMemo {
   /** By place in the head; a hole where nothing is remembered. */
   lines: (HeaderLine | undefined)[] = []
+
+  /** The head just parsed had `count` lines: places after them are forgotten. */
+  endAt(count: number): void {
+    if (this.lines.length > count) this.lines.length = count
+  }
 
   /**
    * Keeps `line` for the place `index`, as copies: the strings a parser cuts from a head keep that
