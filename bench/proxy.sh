@@ -479,6 +479,19 @@ main() {
 
   # Ratio of cell A|scenario|proto to B|scenario|proto, "-" when either is missing.
   cell_ratio() { ratio "${MED_RPS[$1|$3|$4]:-0}" "${MED_RPS[$2|$3|$4]:-0}"; }
+  # The binary's p99 against nginx's (the issue: no worse than 2x), HTTP/1.1 rows only: h2load
+  # prints no percentiles. Prints nothing when either side is missing.
+  p99_line() {
+    local name=$1 ref=$2 scenario parts="" a b
+    for scenario in "${SCENARIOS[@]}"; do
+      a=${MED_LAT[$name|$scenario|h1]:-} b=${MED_LAT[$ref|$scenario|h1]:-}
+      [[ $a == *" ms" && $b == *" ms" ]] || continue
+      parts+=" $(scenario_label "$scenario") HTTP/1.1 ${a% ms} vs ${b% ms} ms ($(ratio "${a% ms}" "${b% ms}")x),"
+    done
+    [[ -n $parts ]] && echo "- ${LABEL[$name]} p99 / ${LABEL[$ref]} p99:${parts%,} (target: <= 2x)"
+    return 0
+  }
+
   # One line per comparison the performance issue sets a target for, over every measured cell.
   target_line() {
     local text=$1 a=$2 b=$3 target=$4 parts=() s p r
@@ -538,9 +551,10 @@ main() {
       target_line "Sluice binary / bare Bun.serve + fetch" sluice-binary bare-bun ">= 0.95x"
       target_line "Sluice binary / nginx reverse proxy" sluice-binary nginx-proxy ">= 0.8x"
       target_line "Sluice on Node, request-id + access log / plain route" sluice-logged sluice-node ">= 0.9x"
+      p99_line sluice-binary nginx-proxy
     )
     if [[ -n $targets ]]; then
-      echo "Against the performance issue's targets (same run; ratios of median req/s):"
+      echo "Against the performance issue's targets (same run; ratios of median req/s, and of wrk's p99):"
       echo
       echo "$targets"
       echo

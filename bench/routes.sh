@@ -7,8 +7,10 @@
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash bench/routes.sh
 #   BENCH_RELOAD_WRITE=inplace bash bench/routes.sh   # rewrite the file in place, not by rename
 #   BENCH_KEEP=1 bash bench/routes.sh                  # keep the temp dir (configs, raw output, stderr)
+#   BENCH_RUNTIME=bun bash bench/routes.sh             # Sluice on bun, binary or deno instead of node
 #
-# Four gateways, each `node dist/src/cli.js run` on its own generated gateway.toml
+# Four gateways (Sluice on BENCH_RUNTIME, node by default; lib.sh's target_command), each on its
+# own generated gateway.toml
 # (bench/route-table.ts: N-1 exact/prefix routes that never match the request path, then the
 # plain proxy route `uri = "/*"` last in file order):
 #   routes-10          10 routes
@@ -29,6 +31,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}   # seconds per measured run
 WARMUP=${BENCH_WARMUP:-2}       # seconds of unmeasured load per contender and protocol
 RELOAD_WRITE=${BENCH_RELOAD_WRITE:-rename}   # rename: write a temp file, mv over; inplace: cp over
+RUNTIME=${BENCH_RUNTIME:-node}  # node, bun, binary or deno
 H1_CONNS=50                     # wrk -c
 H2_CONNS=10                     # h2load -c
 H2_STREAMS=10                   # h2load -m
@@ -40,6 +43,7 @@ LARGE=10000
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $RELOAD_WRITE == rename || $RELOAD_WRITE == inplace ]] || die "BENCH_RELOAD_WRITE must be rename or inplace"
+[[ " node bun binary deno " == *" $RUNTIME "* ]] || die "BENCH_RUNTIME must be node, bun, binary or deno"
 REQUEST_PATH=/api/v1/orders/12345/items   # route-table.ts's REQUEST_PATH (checked below)
 
 # The contenders, in the order of the table and of every round.
@@ -134,12 +138,21 @@ load_run() {
   load_url "$2" "http://127.0.0.1:${PORT[$1]}$REQUEST_PATH" "$3" "$4"
 }
 
+runtime_version() {
+  case $RUNTIME in
+    node) echo "node $(node -v) (\`node dist/src/cli.js\`)" ;;
+    bun) echo "bun $("$BUN" --version) (\`bun src/cli.ts\`)" ;;
+    binary) echo "the single executable dist/sluice (\`bun build --compile\`, bun $("$BUN" --version))" ;;
+    deno) echo "$("$DENO" --version | head -1) (\`deno run -A src/cli.ts\`)" ;;
+  esac
+}
+
 machine_header() {
   local cpu reload_how='writing a temp file and `mv` over it (atomic rename)'
   [[ $RELOAD_WRITE == inplace ]] && reload_how='`cp` over it (truncate + write in place)'
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || echo unknown)
   echo "- machine: $(nproc) CPUs, $cpu, Linux $(uname -r)"
-  echo "- node $(node -v), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)')"
+  echo "- runtime: $(runtime_version), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)')"
   echo "- upstream: $UPSTREAM_KIND, fixed ${#BODY}-byte body; pinning: $PINNING (all four gateways on CPU 0; only the one under load is busy)"
   quiet_note
   echo "- route tables: bench/route-table.ts, every request \`GET $REQUEST_PATH\`, answered by the last route (\`uri = \"/*\"\`, \`[routes.upstream]\`); \`access_log = false\`"
@@ -157,11 +170,16 @@ main() {
   setup_pinning
   log "building the gateway (npm run build)"
   npm run build >&2 || die "npm run build failed"
+  if [[ $RUNTIME == binary ]]; then
+    log "compiling the single executable (npm run compile)"
+    npm run compile >&2 || die "npm run compile failed"
+  fi
   start_upstream
   write_tables
 
   for name in "${NAMES[@]}"; do
-    start_gateway "sluice $name" "$TMP/$name.stderr" node dist/src/cli.js run --config "$TMP/$name/gateway.toml"
+    target_command "$RUNTIME" "$TMP/$name/gateway.toml"
+    start_gateway "sluice $name" "$TMP/$name.stderr" "${CMD[@]}"
     PORT[$name]=$STARTED_PORT
     GPID[$name]=$STARTED_PID
     START_MS[$name]=$STARTED_MS
@@ -237,10 +255,12 @@ main() {
   local date report pname any=0
   date=$(date +%F)
   mkdir -p bench/results
-  report="bench/results/$date-routes.md"
-  [[ $RELOAD_WRITE == inplace ]] && report="bench/results/$date-routes-inplace.md"
+  report="bench/results/$date-routes"
+  [[ $RUNTIME == node ]] || report+="-$RUNTIME"
+  [[ $RELOAD_WRITE == inplace ]] && report+="-inplace"
+  report+=.md
   {
-    echo "# Route-table scale and reload benchmark, $date (node)"
+    echo "# Route-table scale and reload benchmark, $date ($RUNTIME)"
     echo
     machine_header
     echo
@@ -259,9 +279,9 @@ main() {
     echo
     for proto in "${protos[@]}"; do
       pname=$([[ $proto == h1 ]] && echo HTTP/1.1 || echo h2c)
-      echo "- $pname: $LARGE routes / $SMALL routes = $(ratio "${MED_RPS[routes-10k|$proto]}" "${MED_RPS[routes-10|$proto]}");" \
+      echo "- $pname: $LARGE routes / $SMALL routes = $(ratio "${MED_RPS[routes-10k|$proto]}" "${MED_RPS[routes-10|$proto]}") (target: >= 0.95);" \
         "reload every 1 s / no reload = $(ratio "${MED_RPS[reload-10|$proto]}" "${MED_RPS[routes-10|$proto]}") ($SMALL routes)," \
-        "$(ratio "${MED_RPS[reload-10k|$proto]}" "${MED_RPS[routes-10k|$proto]}") ($LARGE routes)"
+        "$(ratio "${MED_RPS[reload-10k|$proto]}" "${MED_RPS[routes-10k|$proto]}") ($LARGE routes, every route changing) (target: >= 0.9 with 0 failed requests)"
     done
     echo
     echo "p99 is wrk's 99th percentile (median of the rounds). h2load prints no percentiles: h2c rows show"
