@@ -24,6 +24,15 @@ export const headerValue = z
     message: 'must not contain control characters (a stray newline in an environment variable?)',
   })
   .refine((value) => value.trim() === value, { message: 'must not start or end with spaces' })
+  .refine((value) => !hasWideCharacter(value), {
+    // The HTTP/1.1 writers send header values as Latin-1 and refuse anything else per request.
+    message: 'must be ASCII (or Latin-1) text: a header value cannot carry other characters',
+  })
+
+function hasWideCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0xff) return true
+  return false
+}
 
 function hasControlCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) {

@@ -65,20 +65,48 @@ authorization.iam = { accesskey = "AKID", secretkey = "\${SECRET}", secret_key =
     )
     assert.ok(
       found.some((e) =>
-        /routes\[1\]\.plugins\.aws-lambda\.authorization\.iam\.secret_key: unknown key/.test(e),
+        /routes\[1\]\.plugins\.aws-lambda\.authorization\.iam\.secret_key: set `secretkey` or `secret_key`, not both/.test(
+          e,
+        ),
       ),
       found.join('\n'),
     )
     assert.ok(!found.join('\n').includes('very-secret-value'))
   })
 
-  test('apikey and iam together are rejected', () => {
-    const found = errors(
+  test('apikey and iam together are accepted (APISIX uses the API key then)', () => {
+    const result = parse(
       `[[routes]]\nuri = "/aws"\n[routes.plugins.aws-lambda]\nfunction_uri = "https://x.example/f"\nauthorization = { apikey = "k", iam = { accesskey = "a", secretkey = "s" } }\n`,
     )
+    assert.ok(result.ok, result.ok ? '' : result.issues.map(formatIssue).join('\n'))
+  })
+
+  test('the IAM secret: `secretkey` or `secret_key`, exactly one of them', () => {
+    const route = (iam: string) =>
+      `[[routes]]\nuri = "/aws"\n[routes.plugins.aws-lambda]\nfunction_uri = "https://x.example/f"\nauthorization.iam = { accesskey = "a"${iam} }\n`
+    const alias = parse(route(', secret_key = "s"'))
+    assert.ok(alias.ok)
+    const plugin = alias.config.routes[0]?.plugins['aws-lambda'] as
+      | { authorization: { iam: { secret_key?: string } } }
+      | undefined
+    const iam = plugin?.authorization.iam
+    assert.equal(iam?.secret_key, 's')
     assert.ok(
-      found.some((e) => /authorization: set `apikey` or `iam`, not both/.test(e)),
-      found.join('\n'),
+      errors(route('')).some((e) =>
+        /authorization\.iam\.secretkey: is required \(the IAM secret access key; `secret_key` is accepted too\)/.test(
+          e,
+        ),
+      ),
+    )
+  })
+
+  test('an empty session_token is accepted (no token), so one file serves both kinds of credentials', () => {
+    const route = `[[routes]]\nuri = "/aws"\n[routes.plugins.aws-lambda]\nfunction_uri = "https://x.example/f"\nauthorization.iam = { accesskey = "a", secretkey = "s", session_token = "\${AWS_SESSION_TOKEN:-}" }\n`
+    assert.ok(parse(route).ok)
+    assert.ok(parse(route, { AWS_SESSION_TOKEN: 'token' }).ok)
+    assert.match(
+      errors(route, { AWS_SESSION_TOKEN: ' token' }).join('\n'),
+      /session_token: must not start or end with spaces/,
     )
   })
 
@@ -143,6 +171,18 @@ authorization.iam = { accesskey = "AKID EXAMPLE", secretkey = "s", aws_region = 
       /routes\[1\]\.plugins\.aws-lambda\.authorization\.iam\.aws_region: must not contain spaces or "\/"/,
     )
     assert.ok(!text.includes('abc123'))
+  })
+
+  test('a header value with characters beyond Latin-1 is rejected at load time', () => {
+    const found = errors(
+      `[[routes]]\nuri = "/a"\n[routes.plugins.aws-lambda]\nfunction_uri = "https://x.example/f"\nauthorization.apikey = "\${KEY}"\n`,
+      { KEY: 'ключ' },
+    )
+    assert.match(
+      found.join('\n'),
+      /routes\[0\]\.plugins\.aws-lambda\.authorization\.apikey: must be ASCII \(or Latin-1\) text/,
+    )
+    assert.ok(!found.join('\n').includes('ключ'))
   })
 
   test('timeouts above what timers can hold are rejected', () => {

@@ -75,6 +75,7 @@ ${lambda('/aws/*', `function_uri = "${apikeyFake.origin}/default/echo?stage=test
 ${lambda('/iam', `function_uri = "${iamFake.origin}/default/greet"\n${iam(IAM)}`)}
 ${lambda('/iam/*', `function_uri = "${iamFake.origin}/default/echo?stage=test"\n${iam(IAM)}`)}
 ${lambda('/iam-quick', `function_uri = "${iamFake.origin}/default/echo"\n${iam(IAM)}\ntimeout = 300`)}
+${lambda('/aws-quick', `function_uri = "${apikeyFake.origin}/default/echo"\nauthorization.apikey = "\${LAMBDA_API_KEY}"\ntimeout = 300`)}
 ${lambda('/sts', `function_uri = "${stsFake.origin}/default/greet"\n${iam(STS)}`)}
 ${lambda('/function-url', `function_uri = "${functionUrlFake.origin}/greet"\n${iam(IAM).replace(' }', ', service = "lambda" }')}`)}
 ${lambda('/wrong-key', `function_uri = "${apikeyFake.origin}/default/greet"\nauthorization.apikey = "not-the-key"`)}
@@ -86,6 +87,8 @@ ${lambda('/slow', `function_uri = "${apikeyFake.origin}/default/slow?ms=3000"\na
 ${lambda('/fail', `function_uri = "${apikeyFake.origin}/default/fail"\nauthorization.apikey = "\${LAMBDA_API_KEY}"`)}
 ${lambda('/tls', `function_uri = "${tlsFake.origin}/default/greet"\nauthorization.apikey = "\${LAMBDA_API_KEY}"\nssl_verify = false`)}
 ${lambda('/tls-verified', `function_uri = "${tlsFake.origin}/default/greet"\nauthorization.apikey = "\${LAMBDA_API_KEY}"`)}
+${lambda('/both/*', `function_uri = "${apikeyFake.origin}/default/echo"\nauthorization.apikey = "\${LAMBDA_API_KEY}"\n${iam(IAM)}`)}
+${lambda('/iam-alias/*', `function_uri = "${iamFake.origin}/default/echo"\nauthorization.iam = { accesskey = "${IAM.accessKeyId}", secret_key = "\${SECRET_IAM}", aws_region = "${IAM.region}", session_token = "\${NO_SUCH_TOKEN:-}" }`)}
 [[routes]]
 uri = "/azure"
 [routes.plugins.azure-functions]
@@ -228,6 +231,38 @@ function_uri = "${azureMasterFake.origin}/api/greet"
     assert.equal(iamFake.invocations.length, before)
   })
 
+  test('`timeout` bounds each pause, not the whole call: a slow but steady upload goes through', async () => {
+    // 100 bytes in 5 parts, 150 ms apart: 600 ms in all against a 300 ms timeout.
+    const upload = (path: string) =>
+      new Promise<{ status: number; body: string }>((ok, fail) => {
+        const req = http.request(
+          `${gateway.url}${path}`,
+          { method: 'POST', headers: { 'content-length': '100' } },
+          (res) => {
+            let body = ''
+            res.setEncoding('utf8')
+            res.on('data', (chunk: string) => {
+              body += chunk
+            })
+            res.on('end', () => ok({ status: res.statusCode ?? 0, body }))
+          },
+        )
+        req.on('error', fail)
+        let part = 0
+        const next = () => {
+          req.write('x'.repeat(20))
+          if (++part < 5) setTimeout(next, 150)
+          else req.end()
+        }
+        next()
+      })
+    for (const path of ['/aws-quick', '/iam-quick']) {
+      const { status, body } = await upload(path)
+      assert.equal(status, 200, `${path}: ${body}`)
+      assert.equal((JSON.parse(body) as { bodyBytes: number }).bodyBytes, 100, path)
+    }
+  })
+
   test('wildcard routes append the suffix to the function path and merge the query', async () => {
     const res = await fetch(`${gateway.url}/aws/users/42%2Fx/profile?x=1&x=2`)
     const echoed = (await res.json()) as { path: string; query: string; headers: Record<string, string> }
@@ -237,13 +272,14 @@ function_uri = "${azureMasterFake.origin}/api/greet"
     assert.equal(echoed.headers['x-forwarded-for'], '127.0.0.1')
   })
 
-  test("configured credentials win: the client's own key and authorization are never forwarded", async () => {
+  test("configured credentials win: the client's own key is never forwarded, its authorization only with an API key", async () => {
     const res = await fetch(`${gateway.url}/aws/whoami`, {
       headers: { 'x-api-key': 'client-supplied', authorization: 'Bearer client-token' },
     })
     const echoed = (await res.json()) as { headers: Record<string, string> }
     assert.equal(echoed.headers['x-api-key'], API_KEY)
-    assert.equal(echoed.headers.authorization, undefined)
+    // As APISIX: API Gateway may check a JWT or Cognito token beside the key.
+    assert.equal(echoed.headers.authorization, 'Bearer client-token')
 
     const signed = await fetch(`${gateway.url}/iam/whoami`, {
       headers: {
@@ -256,6 +292,26 @@ function_uri = "${azureMasterFake.origin}/api/greet"
     const viaIam = (await signed.json()) as { headers: Record<string, string> }
     assert.match(viaIam.headers.authorization ?? '', /^AWS4-HMAC-SHA256 /)
     assert.equal(viaIam.headers['x-api-key'], undefined)
+  })
+
+  test('a route with both an API key and IAM credentials uses the API key, as APISIX does', async () => {
+    const res = await fetch(`${gateway.url}/both/whoami`)
+    assert.equal(res.status, 200)
+    const echoed = (await res.json()) as { headers: Record<string, string> }
+    assert.equal(echoed.headers['x-api-key'], API_KEY)
+    assert.equal(echoed.headers.authorization, undefined, 'not signed')
+    assert.equal(echoed.headers['x-amz-date'], undefined)
+  })
+
+  test("`secret_key` (the spelling of APISIX's schema table) signs as `secretkey`; an empty session_token sends none", async () => {
+    const before = iamFake.invocations.length
+    const res = await fetch(`${gateway.url}/iam-alias/whoami?x=1`)
+    // The fake re-checks the signature with @smithy/signature-v4 and answers 403 if it is wrong.
+    assert.equal(res.status, 200, await res.clone().text())
+    const seen = iamFake.invocations.at(-1)
+    assert.equal(iamFake.invocations.length, before + 1)
+    assert.match(String(seen?.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKID/)
+    assert.equal(seen?.headers['x-amz-security-token'], undefined)
   })
 
   test("the function's own errors and AWS's auth errors pass through unchanged", async () => {

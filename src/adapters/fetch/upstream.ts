@@ -5,7 +5,7 @@
  * (Bun: `decompress: false`, TLS verification; Deno: an HTTP client without TLS verification).
  *
  * fetch has no separate connect and read phases, so one timer covers the wait for the response
- * head: `timeouts.total` when set (serverless), else connect + read. Connection failures that
+ * head: connect + read (the upload of a request body included). Connection failures that
  * fetch reports before anything was sent (refused, DNS, unreachable) count as `connect`, so the
  * proxy may try another node; anything else before the head is a `reset`.
  */
@@ -37,7 +37,7 @@ export class FetchUpstreamClient implements UpstreamClient {
       failure ??= error
       controller.abort(error)
     }
-    const waitMs = timeouts.total ?? timeouts.connect + timeouts.read
+    const waitMs = timeouts.connect + timeouts.read
     const timer = setTimeout(
       () => abort(new UpstreamError('timeout', `no response within ${waitMs} ms`)),
       waitMs,

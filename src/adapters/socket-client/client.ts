@@ -11,11 +11,12 @@
  *   TLS failures -> `connect`; the request body is read only once connected;
  * - then idle timers: `send` while the request goes out (a client whose body stalls that long
  *   -> `client-timeout`, 408), `read` while waiting for the head and
- *   between body bytes (stopped while the consumer of a streamed body lags) -> `timeout`;
- *   `timeouts.total` bounds the wait for the head;
+ *   between body bytes (stopped while the consumer of a streamed body lags) -> `timeout`
+ *   (per operation, as nginx's proxy timeouts and lua-resty-http's, which APISIX's serverless
+ *   plugins use: a slow but steady upload or download never times out);
  * - bodies of known length up to 64 KiB are read whole before resolving; others stream;
  * - a kept-alive connection that fails before any response byte is retried once on a fresh
- *   connection when the request had no body.
+ *   connection when the request can be sent again (`replayable`).
  * A connection returns to the pool only after a complete exchange that neither side ended with
  * `Connection: close`; any error or anything unexpected closes it.
  */
@@ -57,6 +58,21 @@ export interface SocketClientOptions {
   readonly headRoom?: boolean
 }
 
+/** Methods RFC 9110 defines as idempotent: sending one twice has the effect of sending it once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+/**
+ * Whether a request may go out again after a reused connection closed before any answer: with
+ * no body, an empty one, or a buffered body (its bytes are still here) of an idempotent method.
+ * A streamed body is gone once sent. (A signed call's body is always buffered, so an IAM GET is
+ * retried like an API-key one.)
+ */
+function replayable(request: OutboundRequest): boolean {
+  const body = request.body
+  if (body === null) return true
+  return body instanceof Uint8Array && (body.byteLength === 0 || IDEMPOTENT.has(request.method))
+}
+
 export class SocketUpstreamClient implements UpstreamClient {
   readonly #pools = new Map<string, Pool>()
 
@@ -74,10 +90,10 @@ export class SocketUpstreamClient implements UpstreamClient {
     }
     const pool = this.#pool(request)
     return this.#attempt(request, head, pool, false).catch((error: unknown) => {
-      // A kept-alive connection the upstream closed while idle fails on first use; a body-less
-      // request never reached the application then, so it is safe to send once more.
+      // A kept-alive connection the upstream closed while idle fails on first use; the request
+      // never reached the application then, so it is sent once more when that is safe.
       if (!(error instanceof RetryableReset)) throw error
-      if (request.body === null) return this.#attempt(request, head, pool, true)
+      if (replayable(request)) return this.#attempt(request, head, pool, true)
       throw error.reset
     })
   }
@@ -408,14 +424,8 @@ class Exchange {
   // ----- timers ---------------------------------------------------------------------------
 
   #deadline(): number {
-    const { timeouts } = this.#request
-    const total =
-      timeouts.total !== undefined && this.#phase <= Phase.Head
-        ? this.#started + timeouts.total
-        : Number.POSITIVE_INFINITY
-    if (this.#phase === Phase.Connecting) return Math.min(this.#started + timeouts.connect, total)
-    const idle = this.#paused ? Number.POSITIVE_INFINITY : this.#activity + this.#idleMs()
-    return Math.min(idle, total)
+    if (this.#phase === Phase.Connecting) return this.#started + this.#request.timeouts.connect
+    return this.#paused ? Number.POSITIVE_INFINITY : this.#activity + this.#idleMs()
   }
 
   #idleMs(): number {
@@ -443,10 +453,6 @@ class Exchange {
     const { timeouts } = this.#request
     if (this.#phase === Phase.Connecting && now >= this.#started + timeouts.connect) {
       this.#fail(new UpstreamError('connect-timeout', `connect timed out after ${timeouts.connect} ms`))
-      return
-    }
-    if (timeouts.total !== undefined && this.#phase <= Phase.Head && now >= this.#started + timeouts.total) {
-      this.#fail(new UpstreamError('timeout', `no response within ${timeouts.total} ms`))
       return
     }
     if (this.#phase !== Phase.Connecting && !this.#paused) {
@@ -619,7 +625,7 @@ class Exchange {
     if (this.#phase === Phase.Head) {
       const reset = new UpstreamError('reset', `upstream closed before responding ${detail}`.trim())
       this.#fail(
-        this.#reused && !this.#gotBytes && this.#request.body === null ? new RetryableReset(reset) : reset,
+        this.#reused && !this.#gotBytes && replayable(this.#request) ? new RetryableReset(reset) : reset,
       )
       return
     }

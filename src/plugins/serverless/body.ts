@@ -9,46 +9,47 @@ export const tooLarge = (max: number) =>
   new GatewayError('BODY_TOO_LARGE', `request body is larger than ${max} bytes`)
 
 /**
- * Reads the whole body: 413 as soon as it passes `max` bytes, 408 when the client has not sent
- * it all within `timeoutMs`, 499 when the client goes away mid-body.
+ * Reads the whole body: 413 as soon as it passes `max` bytes, 408 when the client sends nothing
+ * for `idleMs` (per pause, as APISIX's `timeout` applies to each operation: a large body over a
+ * slow link is fine while it keeps coming), 499 when the client goes away mid-body.
  */
 export async function readBounded(
   body: ReadableStream<Uint8Array> | null,
   max: number,
-  timeoutMs: number,
+  idleMs: number,
 ): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0)
   const chunks: Uint8Array[] = []
   let size = 0
   const reader = body.getReader()
   let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new GatewayError('REQUEST_TIMEOUT', `request body not received within ${timeoutMs} ms`)),
-      timeoutMs,
-    )
-  })
-  try {
-    for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>
-      try {
-        chunk = await Promise.race([reader.read(), deadline])
-      } catch (error) {
-        await reader.cancel().catch(() => {})
-        if (error instanceof GatewayError) throw error
-        throw new GatewayError('CLIENT_CLOSED', 'the client closed the request mid-body', { cause: error })
-      }
-      const { done, value } = chunk
-      if (done) break
-      size += value.byteLength
-      if (size > max) {
-        await reader.cancel().catch(() => {})
-        throw tooLarge(max)
-      }
-      chunks.push(value)
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>
+    try {
+      chunk = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new GatewayError('REQUEST_TIMEOUT', `request body idle for ${idleMs} ms`)),
+            idleMs,
+          )
+        }),
+      ])
+    } catch (error) {
+      await reader.cancel().catch(() => {})
+      if (error instanceof GatewayError) throw error
+      throw new GatewayError('CLIENT_CLOSED', 'the client closed the request mid-body', { cause: error })
+    } finally {
+      clearTimeout(timer)
     }
-  } finally {
-    clearTimeout(timer)
+    const { done, value } = chunk
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge(max)
+    }
+    chunks.push(value)
   }
   if (chunks.length === 1) return chunks[0] as Uint8Array
   const whole = new Uint8Array(size)
