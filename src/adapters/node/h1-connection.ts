@@ -129,8 +129,9 @@ export class H1Connection {
     } catch {
       body.fail(new Error('malformed request body'))
       this.#body = undefined
-      if (this.#busy)
-        this.socket.destroy() // the answer can no longer be framed for this client
+      // Before the answer starts, the client still gets a 400 (as for a body that times out);
+      // after, the answer can no longer be framed for it.
+      if (this.#responding) this.socket.destroy()
       else this.#fail('BAD_REQUEST', 'malformed request body')
       return undefined
     }
@@ -241,7 +242,10 @@ export class H1Connection {
       return
     }
     const parts = responseParts(response)
-    const keepAlive = head.keepAlive && !this.#options.draining()
+    // A 408 means we stopped waiting for this request (its body stalled): close, as RFC 9110
+    // 15.5.9 asks. Kept open, the rest of the stalled body would be discarded from whatever the
+    // client sends next, its next request included.
+    const keepAlive = head.keepAlive && !this.#options.draining() && parts.status !== 408
     let plan: ReturnType<typeof responseHead>
     try {
       plan = responseHead(parts, head.method, head.minor, keepAlive)

@@ -14,6 +14,7 @@ import {
   invalidFieldValue,
   isContentLength,
   isToken,
+  trimOws,
 } from '../socket-client/http1.ts'
 
 /** Largest request head accepted (Node's default --max-http-header-size). */
@@ -53,7 +54,7 @@ function parseHeaderField(line: string): HeaderLine {
   if (colon <= 0) throw new HeadError('BAD_REQUEST', 'malformed header field')
   const name = line.slice(0, colon).toLowerCase()
   if (!isToken(name)) throw new HeadError('BAD_REQUEST', 'malformed header name')
-  const value = line.slice(colon + 1).trim()
+  const value = trimOws(line.slice(colon + 1))
   // A bare CR or LF (split leaves them in) is caught here with every other control character.
   if (invalidFieldValue(value)) throw new HeadError('BAD_REQUEST', `malformed value for ${name}`)
   const lowerValue = name === 'connection' || name === 'transfer-encoding' ? value.toLowerCase() : value
@@ -121,7 +122,7 @@ export function parseRequestHead(text: string, memo?: HeaderLineMemo): RequestHe
     if (contentLength !== undefined) {
       throw new HeadError('BAD_REQUEST', 'transfer-encoding and content-length together')
     }
-    if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+    if (trimOws(transferEncoding).toLowerCase() !== 'chunked') {
       throw new HeadError('NOT_IMPLEMENTED', 'only the chunked transfer coding is supported')
     }
     framing = { kind: 'chunked' }
@@ -159,6 +160,6 @@ export function parseRequestHead(text: string, memo?: HeaderLineMemo): RequestHe
 /** Whether a comma-separated list (lower-case) holds `token`. */
 function hasToken(list: string, token: string): boolean {
   if (list === '') return false
-  for (const part of list.split(',')) if (part.trim() === token) return true
+  for (const part of list.split(',')) if (trimOws(part) === token) return true
   return false
 }

@@ -60,8 +60,8 @@ export function requestHead(
   if (body instanceof Uint8Array) {
     head += `content-length: ${body.byteLength}\r\n`
   } else if (body !== null) {
-    if (declared !== undefined && isContentLength(declared.trim())) {
-      declaredLength = Number(declared.trim())
+    if (declared !== undefined && isContentLength(trimOws(declared))) {
+      declaredLength = Number(trimOws(declared))
       head += `content-length: ${declaredLength}\r\n`
     } else {
       chunked = true
@@ -188,7 +188,7 @@ export function parseResponseHead(text: string, method: string, memo?: HeaderLin
   } else if (transferEncoding !== undefined) {
     // Only `chunked` alone, as nginx: the transfer coding is hop-by-hop and not forwarded, so a
     // body still gzip- (or otherwise) transfer-coded would reach the client with nothing saying so.
-    if (transferEncoding.trim() !== 'chunked') {
+    if (trimOws(transferEncoding) !== 'chunked') {
       throw new ProtocolError('unsupported transfer-coding')
     }
     framing = { kind: 'chunked' }
@@ -287,6 +287,19 @@ function parseHeaderLine(text: string, lower: string, start: number, lineEnd: nu
   if (invalidFieldValue(value)) throw new ProtocolError('malformed header value')
   const lowerValue = name === 'connection' || name === 'transfer-encoding' ? lower.slice(from, to) : value
   return { text: text.slice(start, lineEnd), name, value, lowerValue }
+}
+
+/**
+ * `value` without optional whitespace around it: spaces and tabs only (RFC 9110 5.6.3). Not
+ * String.prototype.trim, which also strips VT, FF, NBSP and other Unicode spaces that a peer
+ * may not strip: `Transfer-Encoding: chunked\xa0` must not read as chunked.
+ */
+export function trimOws(value: string): string {
+  let from = 0
+  let to = value.length
+  while (from < to && isOws(value.charCodeAt(from))) from++
+  while (to > from && isOws(value.charCodeAt(to - 1))) to--
+  return from === 0 && to === value.length ? value : value.slice(from, to)
 }
 
 /** Control characters other than HTAB are not field values (RFC 9110 5.5), nor is anything above latin1. */
