@@ -32,8 +32,21 @@ export function forwardRequestHeaders(c: GatewayContext, options: ForwardOptions
   return headers
 }
 
-/** The request body to forward; GET and HEAD carry none (and asking would cost a Request copy on Node). */
+/**
+ * The request body to forward. A GET carries one only when the client declared it (Content-Length
+ * above 0 or Transfer-Encoding): rare, but some APIs read it (Elasticsearch's `GET _search`), and
+ * nginx and APISIX forward it. Not asked for otherwise: on Node that would cost a Request copy.
+ * A HEAD's body is never forwarded.
+ */
 export function forwardBody(c: GatewayContext): ReadableStream<Uint8Array> | null {
   const method = c.req.method
-  return method === 'GET' || method === 'HEAD' ? null : c.req.raw.body
+  if (method === 'HEAD') return null
+  if (method !== 'GET') return c.req.raw.body
+  if (!declaresBody(c)) return null
+  return c.env.requestBody ? c.env.requestBody() : c.req.raw.body
+}
+
+function declaresBody(c: GatewayContext): boolean {
+  const length = c.req.header('content-length')
+  return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
 }

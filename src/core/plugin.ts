@@ -38,6 +38,12 @@ export interface ConnInfo {
    * `Headers`, which Node's server adapter has to build; absent where the runtime has no such list.
    */
   readonly rawHeaders?: () => readonly string[]
+  /**
+   * The request body as the client sent it, a GET's included (a `Request` cannot carry one, so
+   * `c.req.raw.body` is null for GET where the runtime builds Requests by the book). Absent where
+   * the runtime's Request already has it.
+   */
+  readonly requestBody?: () => ReadableStream<Uint8Array> | null
 }
 
 export interface GatewayVariables {

@@ -35,8 +35,15 @@ describe('proxy', () => {
   before(async () => {
     const named = (name: string) =>
       startUpstream((req, res) => {
-        res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({ name, url: req.url, host: req.headers.host }))
+        let body = ''
+        req.setEncoding('latin1')
+        req.on('data', (chunk: string) => {
+          body += chunk
+        })
+        req.on('end', () => {
+          res.setHeader('content-type', 'application/json')
+          res.end(JSON.stringify({ name, url: req.url, host: req.headers.host, body }))
+        })
       })
     a = await named('a')
     b = await named('b')
@@ -366,7 +373,10 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     assert.deepEqual(seen, ['DELETE /pass-host', 'OPTIONS /pass-host'])
   })
 
-  test('a GET with a body: Content-Length is not forwarded without it, and the connection stays in sync', async () => {
+  // Bun.serve and Deno.serve hand the gateway a Request, which cannot carry a GET's body: there
+  // it is dropped (and its Content-Length with it); Node's server keeps it (ConnInfo.requestBody).
+  const getBodies = TARGET === 'node'
+  test(`a GET with a body: ${getBodies ? 'forwarded, as nginx and APISIX do' : 'dropped on this runtime'}, and the connection stays in sync`, async () => {
     const before = a.received.length
     const res = await rawRequest(
       gateway.url,
@@ -376,13 +386,49 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
       '0123456789abcdef',
     )
     assert.equal(res.status, 200)
+    assert.equal((JSON.parse(res.body) as { body: string }).body, getBodies ? '0123456789abcdef' : '')
     const next = await fetch(`${gateway.url}/pass-host?next=1`)
     assert.equal(next.status, 200)
     const seen = a.received.slice(before)
-    assert.equal(seen[0]?.headers['content-length'], undefined)
+    assert.equal(seen[0]?.headers['content-length'], getBodies ? '16' : undefined)
     assert.deepEqual(
       seen.map((r) => `${r.method} ${r.url}`),
       ['GET /pass-host', 'GET /pass-host?next=1'],
+    )
+  })
+
+  test('an empty POST goes out with Content-Length: 0 over HTTP/1.1 and h2c (some servers answer 411 without)', async () => {
+    const before = a.received.length
+    const viaH1 = await rawRequest(gateway.url, '/pass-host', { 'content-length': '0' }, 'POST', '')
+    assert.equal(viaH1.status, 200)
+    // Declared as curl -d '' declares it, and with no DATA at all (END_STREAM on HEADERS).
+    const viaH2 = await h2once(gateway.url, '/pass-host', {
+      method: 'POST',
+      headers: { 'content-length': '0' },
+    })
+    assert.equal(viaH2.status, 200)
+    const { stdout } = await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code} %{http_version}',
+      '--http2-prior-knowledge',
+      '-X',
+      'POST',
+      `${gateway.url}/pass-host`,
+    ])
+    assert.equal(stdout, '200 2')
+    const seen = a.received.slice(before)
+    assert.deepEqual(
+      seen.map((r) => [r.method, r.headers['content-length'], r.headers['transfer-encoding']]),
+      [
+        ['POST', '0', undefined],
+        ['POST', '0', undefined],
+        // Deno.serve gives a request without a body an (empty) body stream all the same, so
+        // with nothing declared it goes out as an empty chunked body.
+        TARGET === 'deno' ? ['POST', undefined, 'chunked'] : ['POST', '0', undefined],
+      ],
     )
   })
 
@@ -538,11 +584,15 @@ function rawRequest(
   headers: Record<string, string>,
   method = 'GET',
   body?: string,
-): Promise<{ status: number }> {
+): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
     const req = http.request(`${base}${path}`, { method, headers, agent: false }, (res) => {
-      res.resume()
-      res.on('end', () => done({ status: res.statusCode ?? 0 }))
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        text += chunk
+      })
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: text }))
     })
     req.on('error', fail)
     req.end(body)

@@ -47,7 +47,8 @@ export class FetchUpstreamClient implements UpstreamClient {
       const response = await fetch(url, {
         method: request.method,
         headers: fetchHeaders(request.headers),
-        body: request.body,
+        // fetch refuses a GET or HEAD with a body: on this client such bodies are not forwarded.
+        body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
         redirect: 'manual',
         signal: controller.signal,
         ...(request.body instanceof ReadableStream ? { duplex: 'half' } : {}),

@@ -214,6 +214,7 @@ export class H1Connection {
         scheme: this.#options.scheme,
         httpVersion: '1.1',
         rawHeaders: () => raw,
+        requestBody: () => request.bodyStream(),
         onClientGone: this.#onClientGone,
       })
     } catch (error) {

@@ -87,12 +87,17 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
       })
       return
     }
-    const request = new LazyRequest(url, method, rawHeaders, () => requestBody(stream))
+    // END_STREAM on the HEADERS frame: no body at all (an empty POST then goes out with
+    // Content-Length: 0, not as an empty chunked body).
+    const request = new LazyRequest(url, method, rawHeaders, () =>
+      stream.endAfterHeaders ? null : requestBody(stream),
+    )
     const answer = fetch(request as unknown as Request, {
       remoteAddress: stream.session?.socket?.remoteAddress ?? '',
       scheme,
       httpVersion: '2',
       rawHeaders: () => rawHeaders,
+      requestBody: () => request.bodyStream(),
       onClientGone: clientGoneOf(stream),
     })
     void respond(stream, answer, request, method)

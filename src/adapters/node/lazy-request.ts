@@ -13,6 +13,8 @@ export class LazyRequest {
   readonly #body: () => ReadableStream<Uint8Array> | null
   #headers: Headers | undefined
   #real: Request | undefined
+  /** The body stream once asked for (`#body` is called at most once). */
+  #stream: ReadableStream<Uint8Array> | null | undefined
 
   /**
    * `rawHeaders`: flat `[name, value, ...]`; names starting with ':' (HTTP/2 pseudo-headers) are
@@ -45,13 +47,22 @@ export class LazyRequest {
 
   /** Whether anything asked for the body (if not, the adapter discards it after the response). */
   get bodyRequested(): boolean {
-    return this.#real !== undefined
+    return this.#stream !== undefined
+  }
+
+  /**
+   * The body as the client sent it, whatever the method: a GET's too, which a real Request
+   * cannot carry (ConnInfo.requestBody). The same stream the real Request would read.
+   */
+  bodyStream(): ReadableStream<Uint8Array> | null {
+    if (this.#stream === undefined) this.#stream = this.#body()
+    return this.#stream
   }
 
   /** A real Request over the same body, made once (bodies, signal, anything unusual). */
   real(): Request {
     if (!this.#real) {
-      const body = this.method === 'GET' || this.method === 'HEAD' ? null : this.#body()
+      const body = this.method === 'GET' || this.method === 'HEAD' ? null : this.bodyStream()
       this.#real = new Request(this.url, {
         method: this.method,
         headers: this.headers,

@@ -67,6 +67,10 @@ export function requestHead(
       chunked = true
       head += 'transfer-encoding: chunked\r\n'
     }
+  } else if (declared === '0' || method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    // No body, said so (RFC 9110 8.6: a method that defines content gets a length): some
+    // servers answer 411 to a POST with neither Content-Length nor Transfer-Encoding.
+    head += 'content-length: 0\r\n'
   }
   head += keepAlive ? 'connection: keep-alive\r\n\r\n' : 'connection: close\r\n\r\n'
   return { head, chunked, declaredLength }
@@ -200,7 +204,24 @@ export function parseResponseHead(text: string, method: string, memo?: HeaderLin
       for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i] === 'content-length') raw.splice(i, 2)
     }
   } else if (contentLength !== undefined) {
-    framing = { kind: 'length', length: parseContentLength(contentLength) }
+    const length = parseContentLength(contentLength)
+    framing = { kind: 'length', length }
+    // Repeated equal values (`Content-Length: 2` twice, or `2, 2`) are one length (RFC 9110
+    // 8.6): forward it once, or an HTTP/2 client refuses the answer (a list is malformed there).
+    if (!isContentLength(contentLength)) {
+      let first = true
+      for (let i = 0; i < raw.length; ) {
+        if (raw[i] === 'content-length' && !first) {
+          raw.splice(i, 2)
+          continue
+        }
+        if (raw[i] === 'content-length') {
+          raw[i + 1] = String(length)
+          first = false
+        }
+        i += 2
+      }
+    }
   } else {
     framing = { kind: 'close' }
   }
