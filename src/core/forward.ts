@@ -46,7 +46,22 @@ export function forwardBody(c: GatewayContext): ReadableStream<Uint8Array> | nul
   return c.env.requestBody ? c.env.requestBody() : c.req.raw.body
 }
 
+/**
+ * Content-Length above 0 or Transfer-Encoding present. From the raw list where there is one:
+ * `c.req.header` would make Node's server adapter build a Headers object for every GET.
+ */
 function declaresBody(c: GatewayContext): boolean {
-  const length = c.req.header('content-length')
-  return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
+  const raw = c.env.rawHeaders?.()
+  if (raw === undefined) {
+    const length = c.req.header('content-length')
+    return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
+  }
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    // Names may come in any case: compare lengths first, lower-case only the candidates.
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      if (raw[i + 1] !== '0') return true
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true
+  }
+  return false
 }
