@@ -272,6 +272,23 @@ function zodIssueToConfigIssues(
       return { file, line: locateLine(text, path), path, message }
     })
   }
+  // A value that fits none of a union's shapes: zod says only "Invalid input". Report the shape
+  // the value was meant for (the branch that did not fail on the value's type itself), so
+  // `nodes = { "a:99999" = 1 }` names the bad node.
+  if (issue.code === 'invalid_union') {
+    const meant = issue.errors.find(
+      (branch) => branch.length > 0 && !branch.some((e) => e.code === 'invalid_type' && e.path.length === 0),
+    )
+    if (meant)
+      return meant.flatMap((inner) =>
+        zodIssueToConfigIssues(
+          { ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue,
+          file,
+          text,
+          plugins,
+        ),
+      )
+  }
   // For a bad record key, zod says "Invalid key in record"; the key's own rule says why.
   const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message
   return [{ file, line: locateLine(text, issue.path), path: issue.path, message }]

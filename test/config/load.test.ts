@@ -297,6 +297,20 @@ describe('parseConfigText: route rules', () => {
     }
   })
 
+  test('a bad upstream node is named, in either form of nodes (not "Invalid input")', () => {
+    const table = expectIssues(
+      '[[routes]]\nuri = "/"\n[routes.upstream]\nnodes = { "127.0.0.1:99999" = 1, "b:80" = -1 }\n',
+    )
+    assert.deepEqual(formatted(table), [
+      'gateway.toml:4: routes[0].upstream.nodes."127.0.0.1:99999": node must be "host" or "host:port"',
+      'gateway.toml:4: routes[0].upstream.nodes."b:80": Too small: expected number to be >=0',
+    ])
+    const list = expectIssues(
+      '[[routes]]\nuri = "/"\n[routes.upstream]\nnodes = [{ host = "a", port = 0, weight = 1 }]\n',
+    )
+    assert.equal(formatKeyPath(list[0]!.path), 'routes[0].upstream.nodes[0].port')
+  })
+
   test('host and hosts both set is rejected', () => {
     const issues = expectIssues(`${MOCK_ROUTE.replace('\n[', '\nhost = "a.com"\nhosts = ["b.com"]\n[')}`)
     assert.equal(formatKeyPath(issues[0]!.path), 'routes[0].host')

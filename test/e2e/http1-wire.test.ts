@@ -234,6 +234,16 @@ describe('HTTP/1.1 on the wire (Node adapter)', { skip }, () => {
     assert.ok(next.endsWith('\r\n\r\nhello'))
   })
 
+  test("HTTP/1.0 without Host (a health check's way) is served, as by the listener's address", async () => {
+    const [answer, ...more] = parseResponses(await exchange(port, ['GET /hello HTTP/1.0\r\n\r\n']))
+    assert.equal(more.length, 0)
+    assert.equal(answer?.status, 200)
+    assert.equal(answer?.body, 'hello')
+    // A route bound to another host is not reached that way.
+    const [other] = parseResponses(await exchange(port, ['GET /echo HTTP/1.0\r\n\r\n']))
+    assert.notEqual(other?.body, 'other.example answered')
+  })
+
   test('HTTP/1.0: closed after the answer unless the client asks for keep-alive; streams end at close', async () => {
     const plain = parseResponses(await exchange(port, ['GET /hello HTTP/1.0\r\nHost: a\r\n\r\n']))
     assert.deepEqual(

@@ -182,8 +182,10 @@ export class H1Connection {
   }
 
   #start(head: RequestHead): void {
-    // Absolute-form targets carry their own authority; otherwise Host (required by HTTP/1.1).
-    const url = requestUrl(this.#options.scheme, head.host, head.target)
+    // Absolute-form targets carry their own authority; otherwise Host (required by HTTP/1.1;
+    // an HTTP/1.0 request may lack it, as health checks' often do: it then names the listener).
+    const host = head.host ?? (head.minor === 0 ? this.#localAuthority() : undefined)
+    const url = requestUrl(this.#options.scheme, host, head.target)
     if (url === undefined) {
       this.#fail('BAD_REQUEST', 'a request needs a valid target and host')
       return
@@ -229,6 +231,13 @@ export class H1Connection {
         this.socket.destroy()
       }
     }
+  }
+
+  /** The address the client connected to, as a Host value (HTTP/1.0 requests without one). */
+  #localAuthority(): string | undefined {
+    const { localAddress, localPort } = this.socket
+    if (localAddress === undefined || localPort === undefined) return undefined
+    return localAddress.includes(':') ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`
   }
 
   readonly #onClientGone: ClientGone = (listener) => {
