@@ -69,7 +69,32 @@ export function rawPathSuffix(c: GatewayContext): string {
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt)
   const decoded = c.req.path
   const prefix = decoded.slice(0, decoded.length - suffix.length)
-  return rawPath.startsWith(prefix) ? rawPath.slice(prefix.length) : encodeURI(suffix)
+  if (rawPath.startsWith(prefix)) return rawPath.slice(prefix.length)
+  const end = rawPrefixEnd(rawPath, prefix)
+  return end === undefined ? encodeURI(suffix) : rawPath.slice(end)
+}
+
+/**
+ * Where `decodedPrefix` ends in `rawPath` when the client percent-encoded characters inside it
+ * (`/caf%C3%A9/...` for a route on `/café/*`): the shortest raw prefix that decodes to it, as the
+ * router decodes paths (decodeURI, `%25` kept). Cut only between escapes; a decoded character
+ * takes at most 9 raw ones, which bounds the search by the route's prefix, not the client's path.
+ */
+function rawPrefixEnd(rawPath: string, decodedPrefix: string): number | undefined {
+  const limit = Math.min(rawPath.length, decodedPrefix.length * 9)
+  for (let end = decodedPrefix.length; end <= limit; end++) {
+    if (rawPath[end - 1] === '%' || rawPath[end - 2] === '%') continue // inside an escape
+    if (decodePath(rawPath.slice(0, end)) === decodedPrefix) return end
+  }
+  return undefined
+}
+
+function decodePath(path: string): string | undefined {
+  try {
+    return decodeURI(path.includes('%25') ? path.replace(/%25/g, '%2525') : path)
+  } catch {
+    return undefined // a cut through a multi-byte character: not a place the prefix can end
+  }
 }
 
 /** The query string as the client sent it, without '?' ('' when none). */

@@ -87,6 +87,7 @@ ${lambda('/slow', `function_uri = "${apikeyFake.origin}/default/slow?ms=3000"\na
 ${lambda('/fail', `function_uri = "${apikeyFake.origin}/default/fail"\nauthorization.apikey = "\${LAMBDA_API_KEY}"`)}
 ${lambda('/tls', `function_uri = "${tlsFake.origin}/default/greet"\nauthorization.apikey = "\${LAMBDA_API_KEY}"\nssl_verify = false`)}
 ${lambda('/tls-verified', `function_uri = "${tlsFake.origin}/default/greet"\nauthorization.apikey = "\${LAMBDA_API_KEY}"`)}
+${lambda('/café/*', `function_uri = "${apikeyFake.origin}/default/echo"\nauthorization.apikey = "\${LAMBDA_API_KEY}"`)}
 ${lambda('/both/*', `function_uri = "${apikeyFake.origin}/default/echo"\nauthorization.apikey = "\${LAMBDA_API_KEY}"\n${iam(IAM)}`)}
 ${lambda('/iam-alias/*', `function_uri = "${iamFake.origin}/default/echo"\nauthorization.iam = { accesskey = "${IAM.accessKeyId}", secret_key = "\${SECRET_IAM}", aws_region = "${IAM.region}", session_token = "\${NO_SUCH_TOKEN:-}" }`)}
 [[routes]]
@@ -291,6 +292,13 @@ function_uri = "${azureMasterFake.origin}/api/greet"
       assert.equal(status, 200, `${path}: ${body}`)
       assert.equal((JSON.parse(body) as { bodyBytes: number }).bodyBytes, 100, path)
     }
+  })
+
+  test('a prefix the client percent-encoded (non-ASCII route) keeps the rest of the path as sent', async () => {
+    const res = await fetch(`${gateway.url}/caf%C3%A9/users/a%2Fb%3Fc`)
+    assert.equal(res.status, 200)
+    const echoed = (await res.json()) as { path: string }
+    assert.equal(echoed.path, '/default/echo/users/a%2Fb%3Fc')
   })
 
   test('wildcard routes append the suffix to the function path and merge the query', async () => {
