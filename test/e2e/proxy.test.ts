@@ -432,6 +432,20 @@ ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
     )
   })
 
+  test('a request target over 16 KiB gets 431 with a JSON body over h2c as over HTTP/1.1', {
+    skip: TARGET !== 'node' && 'Bun.serve and Deno.serve apply their own limits to h2 headers',
+  }, async () => {
+    const path = `/pass-host?q=${'x'.repeat(20 * 1024)}`
+    const viaH2 = await h2once(gateway.url, path)
+    assert.equal(viaH2.status, 431)
+    assert.equal(
+      (JSON.parse(viaH2.body.toString()) as { error: { code: string } }).error.code,
+      'SLUICE_E_HEADERS_TOO_LARGE',
+    )
+    const viaH1 = await rawRequest(gateway.url, path, {})
+    assert.equal(viaH1.status, 431)
+  })
+
   test('h2load: 2000 concurrent h2c requests through the proxy all succeed', async () => {
     const { stdout } = await run('h2load', [
       '-n',

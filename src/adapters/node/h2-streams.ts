@@ -15,6 +15,7 @@ import { errorResponse } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
 import { clientGoneOf } from './client-gone.ts'
+import { MAX_REQUEST_HEAD_BYTES } from './h1-head.ts'
 import { LazyRequest } from './lazy-request.ts'
 import { requestUrl } from './request-target.ts'
 
@@ -72,6 +73,15 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
     const authority = headers[':authority'] ?? headers.host
     // The URL is assembled from these two: an authority with '/', '@', '?'... would move part of
     // it into the path the router sees. Dot segments are resolved as for HTTP/1.1.
+    // The same bound as an HTTP/1.1 head (16 KiB): a target that would get 431 there gets it here.
+    if (typeof path === 'string' && path.length > MAX_REQUEST_HEAD_BYTES) {
+      write(stream, errorResponse('HEADERS_TOO_LARGE', 'the request target is too long'), method).catch(
+        () => {
+          if (!stream.destroyed) stream.destroy(new Error('response not writable'))
+        },
+      )
+      return
+    }
     const url =
       typeof path === 'string' && path.startsWith('/') && typeof authority === 'string'
         ? requestUrl(scheme, authority, path)

@@ -33,8 +33,16 @@ export function requestUrl(
     const queryAt = target.indexOf('?')
     const backslash = target.indexOf('\\')
     if (backslash !== -1 && (queryAt === -1 || backslash < queryAt)) return undefined
+    // Only the path is normalised; the query goes on byte for byte (WHATWG URL would encode `'`
+    // and break signatures computed over the raw query), without a fragment a client should
+    // not have sent.
+    const path = queryAt === -1 ? target : target.slice(0, queryAt)
+    let query = queryAt === -1 ? '' : target.slice(queryAt)
+    const hash = query.indexOf('#')
+    if (hash !== -1) query = query.slice(0, hash)
     // Concatenated, never resolved against a base: "//evil.example/x" must stay a path.
-    return parsed(`${scheme}://${authority}${target}`)?.href
+    const url = parsed(`${scheme}://${authority}${path}`)
+    return url === undefined ? undefined : `${url.origin}${url.pathname}${query}`
   }
   const lower = target.slice(0, 8).toLowerCase()
   if (lower.startsWith('http://') || lower.startsWith('https://')) {
