@@ -12,11 +12,15 @@ export function authorityOf(url: string): string {
   return end === -1 ? url.slice(start) : url.slice(start, end)
 }
 
-/** Lower-case host without port, as routes match it. */
+/**
+ * Lower-case host without port, as routes match it. A fully qualified name's trailing dot
+ * (`example.com.`) names the same host, as nginx's server_name matching takes it.
+ */
 export function hostnameOf(authority: string): string {
   if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1).toLowerCase()
   const colon = authority.indexOf(':')
-  return (colon === -1 ? authority : authority.slice(0, colon)).toLowerCase()
+  const host = colon === -1 ? authority : authority.slice(0, colon)
+  return (host.endsWith('.') ? host.slice(0, -1) : host).toLowerCase()
 }
 
 /** Path and query as the client sent them ("/a/b?x=1"). */

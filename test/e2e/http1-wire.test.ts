@@ -282,6 +282,13 @@ describe('HTTP/1.1 on the wire (Node adapter)', { skip }, () => {
     assert.equal(absolute?.body, 'other.example answered')
   })
 
+  test('host routes match a fully qualified name (trailing dot), in any case, with a port', async () => {
+    const [answer] = parseResponses(
+      await exchange(port, ['GET /echo HTTP/1.1\r\nHost: OTHER.Example.:8080\r\nConnection: close\r\n\r\n']),
+    )
+    assert.equal(answer?.body, 'other.example answered')
+  })
+
   const refusals: [string, string, number, string][] = [
     [
       'Transfer-Encoding beside Content-Length',
