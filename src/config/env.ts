@@ -67,6 +67,16 @@ function walk(
 }
 
 function substitute(value: string, ctx: Walk, at: PathLink | undefined): string {
+  // A `${` that is neither a reference nor the `$${` escape is a typo (`${KEY` without its
+  // brace): failing beats sending the literal text as, say, an API key.
+  if (value.replace(PATTERN, '').includes('${')) {
+    ctx.issues.push({
+      path: pathOf(ctx.base, at),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows the syntax itself
+      message: 'has a malformed ${...} reference (write ${NAME} or ${NAME:-default}; $${ for a literal ${)',
+    })
+    return value
+  }
   return value.replace(PATTERN, (whole, name: string | undefined, fallback: string | undefined) => {
     if (whole === '$${') return '${'
     const found = ctx.env[name as string]
@@ -75,7 +85,7 @@ function substitute(value: string, ctx: Walk, at: PathLink | undefined): string 
     if (fallback !== undefined) return fallback
     ctx.issues.push({
       path: pathOf(ctx.base, at),
-      message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
+      message: `environment variable ${name} is ${found === '' ? 'empty' : 'not set'} (use \${${name}:-default} for a default)`,
     })
     return ''
   })

@@ -29,6 +29,28 @@ export const headerValue = z
     message: 'must be ASCII (or Latin-1) text: a header value cannot carry other characters',
   })
 
+/**
+ * Any value a response header may carry as configured (mocking's headers): empty is fine, but
+ * no control character but tab and nothing beyond Latin-1, which every writer would refuse
+ * per request (an empty reply, where the config said it was valid).
+ */
+export const fieldValue = z
+  .string()
+  .refine((value) => !hasControlCharacterButTab(value), {
+    message: 'must be one line without control characters',
+  })
+  .refine((value) => !hasWideCharacter(value), {
+    message: 'must be ASCII (or Latin-1) text: a header value cannot carry other characters',
+  })
+
+function hasControlCharacterButTab(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true
+  }
+  return false
+}
+
 function hasWideCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0xff) return true
   return false

@@ -15,7 +15,7 @@
  * errors and their lines are exactly the same as without a cache.
  */
 import { readFile } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { basename, resolve } from 'node:path'
 import { parse, TomlError } from 'smol-toml'
 import type { z } from 'zod'
 import type { Plugin } from '../core/plugin.ts'
@@ -66,7 +66,8 @@ export async function loadConfigFile(path: string, options: LoadOptions): Promis
     text = await readFile(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
-    return { ok: false, issues: [{ file, path: [], message: `cannot read the file (${code})` }] }
+    // The full path: run from the wrong directory, a relative one would not show it.
+    return { ok: false, issues: [{ file, path: [], message: `cannot read ${resolve(path)} (${code})` }] }
   }
   return parseConfigText(text, { ...options, displayName: file })
 }

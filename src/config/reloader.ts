@@ -10,7 +10,7 @@
  * a few milliseconds with the event loop free in between (slices.ts), so a big table does not stop
  * the gateway while it reloads.
  */
-import { type FSWatcher, watch } from 'node:fs'
+import { type FSWatcher, realpathSync, watch } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import type { Gateway } from '../core/gateway.ts'
@@ -29,9 +29,11 @@ export class ConfigReloader {
   readonly #logger: Logger
   readonly #cache: LoadCache | null | undefined
   #lastText: string
+  /** `[server]`'s start-time parts (what the listeners were made with), once known. */
+  #startedServer: string | undefined
   #running: Promise<void> | undefined
   #again = false
-  #watcher: FSWatcher | undefined
+  readonly #watchers: FSWatcher[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: {
@@ -90,6 +92,7 @@ export class ConfigReloader {
       return
     }
     const previous = this.#gateway.snapshot?.config
+    if (previous && this.#startedServer === undefined) this.#startedServer = startTimeServer(previous)
     let snapshot: ReturnType<Gateway['compile']>
     try {
       snapshot = await this.#gateway.compileSliced(result.config)
@@ -102,8 +105,15 @@ export class ConfigReloader {
     this.#lastText = result.text
     this.#gateway.swap(snapshot)
     this.#logger.info(`config reloaded (${reason}): ${snapshot.routeCount} routes`)
-    if (previous && listenersOf(previous) !== listenersOf(result.config)) {
-      this.#logger.warn('listener changes ([server] listen/tls) take effect after a restart')
+    // Against what the listeners were made with, not the previous file: changing listen and
+    // back again needs no restart.
+    const server = startTimeServer(result.config)
+    if (this.#startedServer !== undefined && previous && startTimeServer(previous) !== server) {
+      if (server !== this.#startedServer) {
+        this.#logger.warn(
+          '[server] listen, tls and header_timeout are read at start: these changes take effect after a restart',
+        )
+      } else this.#logger.info('[server] listen, tls and header_timeout are back to what is running')
     }
   }
 
@@ -122,23 +132,45 @@ export class ConfigReloader {
     return text
   }
 
+  /**
+   * Watches the file's directory and, when the path is a symlink into another directory, the
+   * target's directory too (an edit of the target changes nothing beside the link). A watcher that
+   * cannot be made (inotify limits) leaves reloads to SIGHUP, with a warning: serving goes on.
+   */
   watch(): void {
-    const file = this.#path.slice(dirname(this.#path).length + 1)
-    this.#watcher = watch(dirname(this.#path), (_event, name) => {
-      // Any event in the directory may be a swap of the file (rename, symlink flip such as
-      // Kubernetes' `..data`); reading a file we did not need to is cheap, and unchanged text is ignored.
-      if (name !== null && name !== file && !name.startsWith('..')) return
-      clearTimeout(this.#timer)
-      this.#timer = setTimeout(() => void this.reload('file changed'), DEBOUNCE_MS)
-    })
-    this.#watcher.on('error', (error) => this.#logger.warn(`config watch stopped: ${error.message}`))
+    const directories = new Map<string, string>([[dirname(this.#path), basename(this.#path)]])
+    try {
+      const target = realpathSync(this.#path)
+      if (dirname(target) !== dirname(this.#path)) directories.set(dirname(target), basename(target))
+    } catch {
+      // Not there yet, or a dangling link: the directory watch sees it appear.
+    }
+    for (const [directory, file] of directories) {
+      try {
+        const watcher = watch(directory, (_event, name) => {
+          // Any event in the directory may be a swap of the file (rename, symlink flip such as
+          // Kubernetes' `..data`); reading a file we did not need to is cheap, and unchanged text is ignored.
+          if (name !== null && name !== file && !name.startsWith('..')) return
+          clearTimeout(this.#timer)
+          this.#timer = setTimeout(() => void this.reload('file changed'), DEBOUNCE_MS)
+        })
+        watcher.on('error', (error) => this.#logger.warn(`config watch stopped: ${error.message}`))
+        this.#watchers.push(watcher)
+      } catch (error) {
+        this.#logger.warn(
+          `cannot watch ${directory} for config changes (${(error as { code?: string }).code ?? (error as Error).message}): reload with SIGHUP`,
+        )
+      }
+    }
   }
 
   stop(): void {
     clearTimeout(this.#timer)
-    this.#watcher?.close()
+    for (const watcher of this.#watchers) watcher.close()
   }
 }
 
-const listenersOf = (config: { server: { listen: readonly string[]; tls: readonly unknown[] } }) =>
-  JSON.stringify([config.server.listen, config.server.tls])
+/** The `[server]` settings the listeners take at start (a reload cannot change them). */
+const startTimeServer = (config: {
+  server: { listen: readonly string[]; tls: readonly unknown[]; header_timeout?: number }
+}) => JSON.stringify([config.server.listen, config.server.tls, config.server.header_timeout])

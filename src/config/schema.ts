@@ -229,7 +229,8 @@ function buildSchemas(plugins: readonly Plugin[]) {
           ctx.addIssue({
             code: 'custom',
             path: ['routes', i, 'id'],
-            message: `duplicate id "${r.id}" (first used by routes[${first}])`,
+            // The value is not quoted: it may have come from the environment.
+            message: `duplicate id (first used by routes[${first}])`,
           })
         } else seen.set(r.id, i)
       })

@@ -114,8 +114,14 @@ describe('substituteEnv (on plain values)', () => {
     assert.deepEqual(issues, [])
   })
 
-  test('invalid names are left alone', () => {
-    assert.equal(substitute('${1ABC} ${A-B}', {}).out, '${1ABC} ${A-B}')
+  test('a malformed reference is an issue, not literal text (a typo must not become an API key)', () => {
+    for (const value of ['${1ABC}', '${A-B}', 'key=${KEY', '${UNSET-default} (bash, not ours)']) {
+      const { issues } = substitute({ k: value }, { KEY: 'secret-value' })
+      assert.equal(issues.length, 1, value)
+      assert.match(issues[0]!.message, /malformed \$\{\.\.\.\} reference/)
+      assert.doesNotMatch(issues[0]!.message, /secret-value/)
+    }
+    assert.equal(substitute('$${1ABC}', {}).out, '${1ABC}', '$${ still writes a literal')
   })
 
   test('arrays and nested tables are substituted, input untouched', () => {

@@ -99,6 +99,27 @@ describe('ConfigReloader', () => {
     assert.equal(gateway.snapshot!.compiled.routes.get('r1')!.route, before!.compiled.routes.get('r1')!.route)
   })
 
+  test('[server] parts read at start: a change warns of the restart it needs; back to what runs, no warning', async () => {
+    const server = (listen: string, headerTimeout = 60000) =>
+      `[server]\nlisten = ["${listen}"]\nheader_timeout = ${headerTimeout}\n${table(2)}`
+    const { path, reloader, lines, get } = await setup(server('127.0.0.1:19301'))
+    const warnings = () => lines.filter((l) => l.startsWith('warn: [server]')).length
+    await writeFile(path, server('127.0.0.1:19304'))
+    await reloader.reload('test')
+    assert.equal(warnings(), 1)
+    await writeFile(path, server('127.0.0.1:19301'))
+    await reloader.reload('test')
+    assert.equal(warnings(), 1, 'listen is back to the bound address: nothing to restart for')
+    assert.match(
+      lines.at(-1) ?? '',
+      /info: \[server\] listen, tls and header_timeout are back to what is running/,
+    )
+    await writeFile(path, server('127.0.0.1:19301', 1000))
+    await reloader.reload('test')
+    assert.equal(warnings(), 2, 'header_timeout too')
+    assert.equal(await get('/r1'), '200 b1', 'the routes were applied all the same')
+  })
+
   test('a big reload gives the event loop turns while it is prepared', async () => {
     const { path, reloader, get } = await setup(table(3000))
     await writeFile(

@@ -140,6 +140,21 @@ describe('start-up failures', () => {
     )
   })
 
+  test('a certificate that is not PEM, or a key that is not its own: exit 1 with one line, no stack', async () => {
+    const dir = await makeTempDir()
+    const file = join(dir, 'gateway.toml')
+    await writeFile(join(dir, 'garbage.crt'), 'garbage\n')
+    await writeFile(join(dir, 'garbage.key'), 'garbage\n')
+    await writeFile(
+      file,
+      `[server]\nlisten = ["127.0.0.1:0"]\n[[server.tls]]\nlisten = "127.0.0.1:0"\ncert = "garbage.crt"\nkey = "garbage.key"\n`,
+    )
+    const result = await runCli(['run', '--config', file])
+    assert.equal(result.code, 1, result.stderr)
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+    assert.match(result.stderr, /127\.0\.0\.1:0/)
+  })
+
   test('an invalid config: exit 1 with every error, and no secret values in the output', async () => {
     const dir = await makeTempDir()
     const file = join(dir, 'gateway.toml')

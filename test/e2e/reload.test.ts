@@ -164,6 +164,27 @@ describe('hot reload', () => {
     }
   })
 
+  test('a config path that is a symlink into another directory: edits of the target are seen', async () => {
+    // Configuration management tools often link /etc/... to a file kept elsewhere.
+    const dir = await makeTempDir()
+    await mkdir(join(dir, 'real'))
+    await writeFile(join(dir, 'real', 'gw.toml'), config(mock('/t', 'one')))
+    await symlink(join(dir, 'real', 'gw.toml'), join(dir, 'gateway.toml'))
+    const gateway = await startGateway('', { dir, keepConfig: true })
+    try {
+      assert.equal(await (await fetch(`${gateway.url}/t`)).text(), 'one')
+      await writeFile(join(dir, 'real', 'gw.toml'), config(mock('/t', 'two')))
+      const started = Date.now()
+      while ((await (await fetch(`${gateway.url}/t`)).text()) !== 'two') {
+        assert.ok(Date.now() - started < 1000, 'an edit of the link target seen within 1 s')
+        await sleep(20)
+      }
+    } finally {
+      await gateway.stop()
+      await unlink(join(dir, 'gateway.toml')).catch(() => {})
+    }
+  })
+
   test('SIGHUP reloads', async () => {
     const gateway = await startGateway(config(mock('/h', 'h')))
     try {

@@ -136,11 +136,17 @@ export async function startNodeListeners(
     }
     for (const tlsConfig of server.tls) {
       const { host, port } = parseHostPort(tlsConfig.listen, undefined)!
-      const secure = tls.createServer({
-        cert: readPem(configDir, tlsConfig.cert, 'certificate'),
-        key: readPem(configDir, tlsConfig.key, 'key'),
-        ALPNProtocols: ['h2', 'http/1.1'],
-      })
+      const cert = readPem(configDir, tlsConfig.cert, 'certificate')
+      const key = readPem(configDir, tlsConfig.key, 'key')
+      let secure: tls.Server
+      try {
+        secure = tls.createServer({ cert, key, ALPNProtocols: ['h2', 'http/1.1'] })
+      } catch (error) {
+        // Not PEM, or a key that is not the certificate's: OpenSSL's reason, no stack.
+        throw new ListenError(
+          `TLS on ${tlsConfig.listen}: cannot use ${resolve(configDir, tlsConfig.cert)} with ${resolve(configDir, tlsConfig.key)} (${(error as Error).message})`,
+        )
+      }
       secure.on('connection', trackSocket)
       secure.on('secureConnection', (socket: TLSSocket) => {
         socket.setNoDelay(true)

@@ -9,17 +9,17 @@
  * json = { message = "Hello" }
  */
 import { z } from 'zod'
-import { settableHeaderName } from '../../config/fields.ts'
+import { fieldValue, settableHeaderName } from '../../config/fields.ts'
 import { definePlugin } from '../../core/plugin.ts'
 import { responseFromRecord } from '../../core/response.ts'
 
 const schema = z
   .strictObject({
     status: z.int().min(200).max(599).default(200),
-    headers: z.record(settableHeaderName, z.string().regex(/^[^\r\n\0]*$/, 'must be one line')).default({}),
+    headers: z.record(settableHeaderName, fieldValue).default({}),
     body: z.string().optional().describe('Body as text; default content type text/plain.'),
     json: z.json().optional().describe('Body as JSON (any TOML value); content type application/json.'),
-    content_type: z.string().min(1).optional(),
+    content_type: fieldValue.pipe(z.string().min(1)).optional(),
     delay: z.int().min(0).max(60000).default(0).describe('ms to wait before answering'),
   })
   .refine((c) => c.body === undefined || c.json === undefined, { message: 'set `body` or `json`, not both' })
