@@ -61,7 +61,8 @@ export async function run(configPath: string, adapter: RuntimeAdapter): Promise<
     const timeout = gateway.snapshot?.config.server.drain_timeout ?? 10000
     logger.info(`${signal}: no longer accepting; draining requests in flight (up to ${timeout} ms)`)
     reloader.stop()
-    await listeners.drain(timeout)
+    if ((await listeners.drain(timeout)) === 'timed-out')
+      logger.warn(`drain_timeout (${timeout} ms) ran out: requests still in flight were cut`)
     upstream.close()
     logger.flush()
     logger.info('stopped')

@@ -12,8 +12,11 @@ export type FetchHandler = (request: Request, conn: ConnInfo) => Response | Prom
 export interface Listeners {
   /** Listening URLs, e.g. "http://127.0.0.1:9080". */
   readonly urls: readonly string[]
-  /** Stops accepting, lets requests in flight finish (at most `timeoutMs`), then closes all. */
-  drain(timeoutMs: number): Promise<void>
+  /**
+   * Stops accepting, lets requests in flight finish (at most `timeoutMs`), then closes all.
+   * 'timed-out': requests were still in flight when time ran out, and were cut.
+   */
+  drain(timeoutMs: number): Promise<'drained' | 'timed-out'>
 }
 
 export interface RuntimeAdapter {

@@ -61,6 +61,25 @@ nodes = { "${slow.address}" = 1 }
     assert.match(gateway.stderr(), /SIGTERM: no longer accepting/)
   })
 
+  test('a drain that runs out of time says that requests were cut', async () => {
+    const gateway = await startGateway(`[server]
+listen = ["127.0.0.1:0"]
+drain_timeout = 200
+[[routes]]
+uri = "/slow"
+[routes.upstream]
+nodes = { "${slow.address}" = 1 }
+`)
+    const cut = fetch(`${gateway.url}/slow`).then(
+      async (r) => r.text(),
+      () => 'cut',
+    )
+    await sleep(150)
+    assert.equal(await gateway.stop('SIGTERM'), 0)
+    await cut
+    assert.match(gateway.stderr(), /drain_timeout \(200 ms\) ran out: requests still in flight were cut/)
+  })
+
   test('a second SIGTERM exits at once, but access lines still waiting for their flush are written', async () => {
     const gateway = await startGateway(`[server]
 listen = ["127.0.0.1:0"]

@@ -80,8 +80,9 @@ export async function startBunListeners(
     async drain(timeoutMs) {
       const stopped = Promise.all(servers.map((s) => s.stop(false)))
       const timedOut = new Promise<'timeout'>((done) => setTimeout(() => done('timeout'), timeoutMs))
-      if ((await Promise.race([stopped, timedOut])) === 'timeout')
-        await Promise.all(servers.map((s) => s.stop(true)))
+      if ((await Promise.race([stopped, timedOut])) !== 'timeout') return 'drained'
+      await Promise.all(servers.map((s) => s.stop(true)))
+      return 'timed-out'
     },
   }
 }

@@ -66,8 +66,14 @@ export async function startDenoListeners(
   return {
     urls,
     async drain(timeoutMs) {
-      const stopped = Promise.all(servers.map((s) => s.shutdown()))
-      await Promise.race([stopped, new Promise((done) => setTimeout(done, timeoutMs))])
+      const stopped = Promise.all(servers.map((s) => s.shutdown())).then(() => 'drained' as const)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timedOut = new Promise<'timed-out'>((done) => {
+        timer = setTimeout(() => done('timed-out'), timeoutMs)
+      })
+      const outcome = await Promise.race([stopped, timedOut])
+      clearTimeout(timer)
+      return outcome
     },
   }
 }

@@ -175,18 +175,20 @@ export async function startNodeListeners(
       for (const connection of h1Connections) {
         if (connection.idle) connection.socket.end()
       }
+      let outcome: 'drained' | 'timed-out' = 'drained'
       if (inflight > 0) {
-        await new Promise<void>((done) => {
-          const timer = setTimeout(done, timeoutMs)
+        outcome = await new Promise<'drained' | 'timed-out'>((done) => {
+          const timer = setTimeout(() => done('timed-out'), timeoutMs)
           onIdle = () => {
             clearTimeout(timer)
-            done()
+            done('drained')
           }
         })
       }
       clearInterval(sweeper)
       for (const socket of sockets) socket.destroy()
       for (const session of sessions) session.destroy()
+      return outcome
     },
   }
 }
