@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { HeadError, parseRequestHead } from '../../src/adapters/node/h1-head.ts'
 import { responseHead } from '../../src/adapters/node/h1-response.ts'
-import { requestUrl } from '../../src/adapters/node/request-target.ts'
+import { requestUrl } from '../../src/adapters/request-target.ts'
 import { HeaderLineMemo } from '../../src/adapters/socket-client/http1.ts'
 
 const kindOf = (text: string): string => {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
+import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { type RunningGateway, startGateway, TARGET, waitForAccessLine } from '../helpers/gateway.ts'
@@ -103,11 +104,53 @@ ${route('/slow', `nodes = { "${slow.address}" = 1 }\ntimeout = { connect = 1000,
 ${route('/node-host', `nodes = { "${a.address}" = 1 }\npass_host = "node"`)}
 ${route('/rewrite-host', `nodes = { "${a.address}" = 1 }\npass_host = "rewrite"\nupstream_host = "backend.internal"`)}
 ${route('/pass-host', `nodes = { "${a.address}" = 1 }`)}
+${route('/public/*', `nodes = { "${a.address}" = 1 }`)}
 `)
   })
   after(async () => {
     await gateway?.stop()
     await Promise.all([a, b, hop, slow].map((u) => u?.close()))
+  })
+
+  /** One request written as given (no client normalises it), the answer's status line and body. */
+  async function onTheWire(text: string): Promise<{ status: number; body: string }> {
+    const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    await new Promise<void>((done) => socket.once('connect', () => done()))
+    socket.write(text)
+    await new Promise<void>((done) => {
+      socket.once('close', () => done())
+      socket.once('error', () => done())
+      setTimeout(() => done(), 3000).unref()
+    })
+    socket.destroy()
+    const answer = Buffer.concat(chunks).toString('latin1')
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0)
+    return { status, body: answer.slice(answer.indexOf('\r\n\r\n') + 4) }
+  }
+
+  test('dot segments never let a prefix route reach outside its prefix, on every runtime', async () => {
+    const before = a.received.length
+    for (const path of ['/public/../secret.txt', '/public/%2e%2e/secret.txt', '/public/.%2E/secret.txt']) {
+      const { status } = await onTheWire(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
+      assert.equal(status, 404, path)
+    }
+    assert.deepEqual(
+      a.received.slice(before).map((r) => r.url),
+      [],
+      'nothing reached the upstream',
+    )
+  })
+
+  test('a Host that is not an authority gets 400; HTTP/1.0 without Host is routed, on every runtime', async () => {
+    const before = a.received.length
+    const bad = await onTheWire('GET /zz HTTP/1.1\r\nHost: x/public\r\nConnection: close\r\n\r\n')
+    assert.equal(bad.status, 400)
+    assert.equal(a.received.length, before, 'nothing reached the upstream')
+    const old = await onTheWire('GET /pass-host HTTP/1.0\r\n\r\n')
+    assert.equal(old.status, 200)
+    assert.equal((JSON.parse(old.body) as { url: string }).url, '/pass-host')
   })
 
   test('weighted round robin sends each node its share, keeping path and query', async () => {

@@ -6,8 +6,10 @@
 import { resolve } from 'node:path'
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
+import { errorResponse } from '../../core/errors.ts'
 import { streamBodiesFrom } from '../../core/response.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
+import { checkedServerUrl } from '../request-target.ts'
 
 type BunServer = ReturnType<typeof Bun.serve>
 
@@ -50,14 +52,23 @@ export async function startBunListeners(
             }
           : {}),
         fetch(request, self) {
-          return fetch(request, {
+          const conn = {
             remoteAddress: self.requestIP(request)?.address ?? '',
             scheme,
-            onClientGone(listener) {
+            // The request Bun made: its signal is the one tied to the connection.
+            onClientGone(listener: () => void) {
               request.signal.addEventListener('abort', listener)
               return () => request.signal.removeEventListener('abort', listener)
             },
-          })
+          }
+          // Bun gives a relative URL when Host is missing (HTTP/1.0) or not a valid authority:
+          // the listener's address then, or 400. (Bun resolves dot segments itself.)
+          if (request.url.charCodeAt(0) !== 47 /* '/' */) return fetch(request, conn)
+          const listener = formatHostPort({ host, port: self.port ?? port })
+          const url = checkedServerUrl(scheme, request.url, request.headers.get('host'), listener)
+          if (url === undefined)
+            return errorResponse('BAD_REQUEST', 'a request needs a valid target and host')
+          return fetch(new Request(url, request), conn)
         },
       })
       servers.push(bun)

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { formatHostPort, parseHostPort } from '../../config/address.ts'
 import type { GatewayConfig } from '../../config/schema.ts'
+import { errorResponse } from '../../core/errors.ts'
 import { type FetchHandler, ListenError, type Listeners, listenFailure } from '../../runtime/types.ts'
+import { checkedServerUrl } from '../request-target.ts'
 
 export async function startDenoListeners(
   server: GatewayConfig['server'],
@@ -25,6 +27,7 @@ export async function startDenoListeners(
         }
       : {}
     let bound = port
+    const listener = () => formatHostPort({ host, port: bound })
     try {
       const deno = Deno.serve(
         {
@@ -35,15 +38,21 @@ export async function startDenoListeners(
             bound = (addr as Deno.NetAddr).port
           },
         },
-        (request, info) =>
-          fetch(request, {
+        (request, info) => {
+          // Deno keeps dot segments and trusts Host: held to the Node listeners' checks.
+          const url = checkedServerUrl(scheme, request.url, request.headers.get('host'), listener())
+          if (url === undefined)
+            return errorResponse('BAD_REQUEST', 'a request needs a valid target and host')
+          return fetch(url === request.url ? request : new Request(url, request), {
             remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname,
             scheme,
+            // The original request's signal: it is the one tied to the connection.
             onClientGone(listener) {
               request.signal.addEventListener('abort', listener)
               return () => request.signal.removeEventListener('abort', listener)
             },
-          }),
+          })
+        },
       )
       servers.push(deno)
       bound = (deno.addr as Deno.NetAddr).port

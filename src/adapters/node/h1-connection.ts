@@ -15,6 +15,7 @@ import { ErrorCodes, type ErrorKind, errorBody } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
 import type { ClientGone } from '../../upstream/types.ts'
+import { requestUrl } from '../request-target.ts'
 import { headInRoom } from '../socket-client/head-room.ts'
 import {
   type BodyDecoder,
@@ -26,7 +27,6 @@ import {
 import { HeadError, MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead } from './h1-head.ts'
 import { responseHead } from './h1-response.ts'
 import { LazyRequest } from './lazy-request.ts'
-import { requestUrl } from './request-target.ts'
 
 /** Bytes of pipelined requests held while a response is in progress before the socket pauses. */
 const MAX_PENDING_BYTES = 64 * 1024

@@ -14,10 +14,10 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import { errorResponse } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
+import { requestUrl } from '../request-target.ts'
 import { clientGoneOf } from './client-gone.ts'
 import { MAX_REQUEST_HEAD_BYTES } from './h1-head.ts'
 import { LazyRequest } from './lazy-request.ts'
-import { requestUrl } from './request-target.ts'
 
 /**
  * The request body as a web stream, with backpressure (the h2 stream pauses while the consumer

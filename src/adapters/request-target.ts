@@ -62,3 +62,31 @@ function parsed(text: string): URL | undefined {
     return undefined
   }
 }
+
+/**
+ * The URL to hand the core for a Request whose URL a runtime's server built itself, held to the
+ * same checks as the Node listeners' (`requestUrl`): unchanged in the common case, normalised,
+ * or undefined (answer 400). Needed because
+ * - Deno.serve keeps dot segments as sent (`/public/../secret` would match a `/public/*` route
+ *   and reach the upstream as such) and builds the URL from an unchecked Host (`Host: x/up`
+ *   moves `/up` into the path);
+ * - Bun.serve gives a relative URL (`/hello`) when Host is missing or not a valid authority.
+ * `listener` is the listening address, the authority of an HTTP/1.0 request without Host.
+ */
+export function checkedServerUrl(
+  scheme: string,
+  url: string,
+  host: string | null,
+  listener: string,
+): string | undefined {
+  if (url.charCodeAt(0) === 47 /* '/' */) return host === null ? requestUrl(scheme, listener, url) : undefined
+  const start = url.indexOf('://') + 3
+  if (host !== null && url.startsWith(host, start) && url.charCodeAt(start + host.length) === 47) {
+    return requestUrl(scheme, host, url.slice(start + host.length))
+  }
+  // No Host (HTTP/1.0), or an absolute-form target whose own authority the server used.
+  const slash = url.indexOf('/', start)
+  return slash === -1
+    ? requestUrl(scheme, url.slice(start), '/')
+    : requestUrl(scheme, url.slice(start, slash), url.slice(slash))
+}
