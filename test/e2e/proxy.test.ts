@@ -153,6 +153,38 @@ ${route('/public/*', `nodes = { "${a.address}" = 1 }`)}
     assert.equal((JSON.parse(old.body) as { url: string }).url, '/pass-host')
   })
 
+  test('an HTTP/2 client that resets its stream releases the upstream request at once', async () => {
+    let closedAfter = -1
+    const hang = await startUpstream((req) => {
+      const started = Date.now()
+      req.socket.once('close', () => {
+        closedAfter = Date.now() - started
+      })
+    })
+    const gw = await startGateway(
+      `[server]\nlisten = ["127.0.0.1:0"]\naccess_log = false\n[[routes]]\nuri = "/hang"\n[routes.upstream]\nnodes = { "${hang.address}" = 1 }\n`,
+    )
+    try {
+      const session = h2connect(gw.url)
+      session.on('error', () => {})
+      const stream = session.request({ ':path': '/hang' }, { endStream: true })
+      stream.on('error', () => {})
+      await new Promise((r) => setTimeout(r, 200))
+      stream.close(http2.constants.NGHTTP2_CANCEL)
+      const started = Date.now()
+      // The route's read timeout is 60 s: the upstream connection must go with the client's stream.
+      while (closedAfter === -1 && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 20))
+      session.destroy()
+      assert.ok(
+        closedAfter !== -1 && closedAfter < 2000,
+        `upstream connection closed after ${closedAfter} ms`,
+      )
+    } finally {
+      await gw.stop()
+      await hang.close()
+    }
+  })
+
   test('weighted round robin sends each node its share, keeping path and query', async () => {
     const names: string[] = []
     for (let i = 0; i < 40; i++) {
