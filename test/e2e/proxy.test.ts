@@ -8,11 +8,19 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
+import https from 'node:https'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { type RunningGateway, startGateway, TARGET, waitForAccessLine } from '../helpers/gateway.ts'
+import {
+  makeTempDir,
+  type RunningGateway,
+  startGateway,
+  TARGET,
+  waitForAccessLine,
+} from '../helpers/gateway.ts'
 import { h2connect, h2once, h2request } from '../helpers/h2.ts'
+import { selfSignedCert } from '../helpers/tls.ts'
 import { closedPort, startUpstream, type TestUpstream } from '../helpers/upstream.ts'
 
 const run = promisify(execFile)
@@ -151,6 +159,30 @@ ${route('/public/*', `nodes = { "${a.address}" = 1 }`)}
     const old = await onTheWire('GET /pass-host HTTP/1.0\r\n\r\n')
     assert.equal(old.status, 200)
     assert.equal((JSON.parse(old.body) as { url: string }).url, '/pass-host')
+  })
+
+  test('an https upstream: verify = false accepts a certificate that does not match the SNI name; verify = true refuses it', async () => {
+    // The certificate is for localhost; pass_host = "rewrite" sends api.internal as Host and SNI.
+    const { cert, key } = await selfSignedCert(await makeTempDir())
+    const server = https.createServer({ cert, key }, (req, res) => res.end(`tls ${req.headers.host}`))
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    const port = (server.address() as net.AddressInfo).port
+    const upstream = (verify: boolean) =>
+      `[routes.upstream]\nscheme = "https"\nnodes = { "127.0.0.1:${port}" = 1 }\npass_host = "rewrite"\nupstream_host = "api.internal"\ntls = { verify = ${verify} }\n`
+    const gw = await startGateway(
+      `[server]\nlisten = ["127.0.0.1:0"]\naccess_log = false\n[[routes]]\nuri = "/lax"\n${upstream(false)}[[routes]]\nuri = "/strict"\n${upstream(true)}`,
+    )
+    try {
+      const lax = await fetch(`${gw.url}/lax`)
+      assert.equal(lax.status, 200)
+      assert.equal(await lax.text(), 'tls api.internal')
+      const strict = await fetch(`${gw.url}/strict`)
+      assert.equal(strict.status, 502)
+      await strict.arrayBuffer()
+    } finally {
+      await gw.stop()
+      await new Promise<void>((done) => server.close(() => done()))
+    }
   })
 
   test('an HTTP/2 client that resets its stream releases the upstream request at once', async () => {

@@ -16,7 +16,11 @@ class BunRawSocket implements RawSocket {
   cancelled = false
   #pending: Uint8Array | undefined
 
-  constructor(readonly events: SocketEvents) {}
+  constructor(
+    readonly events: SocketEvents,
+    /** TLS with `verify = false`: a certificate Bun cannot verify is accepted. */
+    readonly acceptUnverified = false,
+  ) {}
 
   write(bytes: Uint8Array): WriteResult {
     const socket = this.socket
@@ -99,14 +103,17 @@ const TLS_HANDLERS: SocketHandler<BunRawSocket> = {
   open: (socket) => socket.data.opened(socket),
   handshake: (socket, success, error) => {
     socket.data.socket = socket
-    if (success) socket.data.connectedNow()
+    // Bun reports a certificate it could not verify (self-signed, a name that does not match
+    // the SNI) as an unsuccessful handshake even with rejectUnauthorized: false; the session is
+    // up, and `verify = false` asked for exactly that.
+    if (success || (socket.data.acceptUnverified && error !== undefined)) socket.data.connectedNow()
     else socket.data.events.onConnectError(error ?? new Error('TLS handshake failed'))
   },
 }
 
 export const dialBun: Dial = (target, events) => {
-  const raw = new BunRawSocket(events)
   const { hostname, port, tls } = target
+  const raw = new BunRawSocket(events, tls?.rejectUnauthorized === false)
   Bun.connect<BunRawSocket>({
     hostname,
     port,
