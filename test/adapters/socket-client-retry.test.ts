@@ -49,11 +49,17 @@ describe('a request on a pooled connection the upstream had dropped', () => {
 
   after(() => new Promise<void>((done) => server.close(() => done())))
 
-  const request = (method: string, body: Uint8Array | null): OutboundRequest => ({
+  const request = (
+    method: string,
+    body: Uint8Array | ReadableStream<Uint8Array> | null,
+  ): OutboundRequest => ({
     origin: { scheme: 'http', host: '127.0.0.1', port },
     method,
     path: `/${method.toLowerCase()}`,
-    headers: { host: 'upstream.test', ...(body ? { 'content-length': String(body.byteLength) } : {}) },
+    headers: {
+      host: 'upstream.test',
+      ...(body instanceof Uint8Array ? { 'content-length': String(body.byteLength) } : {}),
+    },
     body,
     timeouts: { connect: 2000, send: 2000, read: 2000 },
     pool: { keepalive: true, size: 4, idleTimeout: 60_000 },
@@ -61,12 +67,16 @@ describe('a request on a pooled connection the upstream had dropped', () => {
   })
 
   /** Sends `method` twice through a fresh client: the second send reuses the pooled connection. */
-  async function twice(method: string, body: Uint8Array | null): Promise<string | UpstreamError> {
+  async function twice(
+    method: string,
+    body: Uint8Array | (() => ReadableStream<Uint8Array>) | null,
+  ): Promise<string | UpstreamError> {
     const client = new SocketUpstreamClient(dialNode)
+    const fresh = () => (typeof body === 'function' ? body() : body)
     try {
-      const first = await client.send(request(method, body))
+      const first = await client.send(request(method, fresh()))
       assert.equal(await first.text(), 'ok')
-      const second = await client.send(request(method, body))
+      const second = await client.send(request(method, fresh()))
       return await second.text()
     } catch (error) {
       if (error instanceof UpstreamError) return error
@@ -76,7 +86,14 @@ describe('a request on a pooled connection the upstream had dropped', () => {
     }
   }
 
-  const cases: [string, string, Uint8Array | null, boolean][] = [
+  const emptyStream = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.close()
+      },
+    })
+  const cases: [string, string, Uint8Array | (() => ReadableStream<Uint8Array>) | null, boolean][] = [
+    ["POST whose body stream ends before a byte (Deno's bodyless requests)", 'POST', emptyStream, true],
     ['GET without a body', 'GET', null, true],
     ['POST without a body', 'POST', null, true],
     ['POST with an empty buffered body (a signed call)', 'POST', new Uint8Array(0), true],

@@ -58,6 +58,18 @@ export interface SocketClientOptions {
   readonly headRoom?: boolean
 }
 
+/** How long a chunked request's head waits to see whether its body stream is empty. */
+const FRAMING_GRACE_MS = 20
+
+/**
+ * A request head written for a chunked body, rewritten for none: what requestHead would have
+ * written for a null body (`content-length: 0` for the methods that define one).
+ */
+function withoutBody(head: string, method: string): string {
+  const none = method === 'POST' || method === 'PUT' || method === 'PATCH' ? 'content-length: 0\r\n' : ''
+  return head.replace('transfer-encoding: chunked\r\n', none)
+}
+
 /** Methods RFC 9110 defines as idempotent: sending one twice has the effect of sending it once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
@@ -93,8 +105,15 @@ export class SocketUpstreamClient implements UpstreamClient {
       // A kept-alive connection the upstream closed while idle fails on first use; the request
       // never reached the application then, so it is sent once more when that is safe.
       if (!(error instanceof RetryableReset)) throw error
-      if (replayable(request)) return this.#attempt(request, head, pool, true)
-      throw error.reset
+      const again = error.replay
+      if (again === request) return this.#attempt(request, head, pool, true)
+      let againHead: ReturnType<typeof requestHead>
+      try {
+        againHead = requestHead(again.method, again.path, again.headers, again.body, again.pool.keepalive)
+      } catch {
+        throw error.reset
+      }
+      return this.#attempt(again, againHead, pool, true)
     })
   }
 
@@ -161,7 +180,11 @@ export class SocketUpstreamClient implements UpstreamClient {
 }
 
 class RetryableReset extends Error {
-  constructor(readonly reset: UpstreamError) {
+  constructor(
+    readonly reset: UpstreamError,
+    /** What to send again: the request, or it without the body stream that turned out empty. */
+    readonly replay: OutboundRequest,
+  ) {
     super(reset.message)
   }
 }
@@ -394,6 +417,8 @@ class Exchange {
   #drained: { resolve: () => void; reject: (error: unknown) => void } | undefined
   /** Waiting for the client's next body chunk: an idle timeout now is the client's (408), not the upstream's. */
   #waitingOnClient = false
+  /** The body was a stream that ended before its first byte (Deno hands every request one). */
+  #emptyBody = false
 
   // Timers: one timeout, re-armed lazily to the nearest deadline.
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -522,12 +547,43 @@ class Exchange {
 
   async #pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
     const { chunked, declaredLength } = this.#head
+    let sent = 0
+    // A read already started (the framing decision below), to be used by the loop.
+    let pending: ReturnType<typeof reader.read> | undefined
+    if (chunked) {
+      // Without a length, the first moments of the body decide the framing: a stream that ends
+      // before its first byte (Deno gives bodyless requests an empty one) goes out as no body,
+      // not as an empty chunked one, which strict servers refuse. The head waits for that at most
+      // FRAMING_GRACE_MS: a client that waits for the answer before it streams (bidirectional
+      // streaming) must not wait for us.
+      this.#waitingOnClient = true
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const grace = new Promise<undefined>((done) => {
+        timer = setTimeout(() => done(undefined), FRAMING_GRACE_MS)
+      })
+      pending = reader.read()
+      let early = await Promise.race([pending, grace])
+      // Deno's empty body yields an empty chunk before it ends.
+      while (early !== undefined && !early.done && early.value.byteLength === 0) {
+        pending = reader.read()
+        early = await Promise.race([pending, grace])
+      }
+      clearTimeout(timer)
+      this.#waitingOnClient = false
+      if (this.#done) return
+      if (early?.done) {
+        this.#emptyBody = true
+        this.#reader = undefined
+        this.#sendFixed(Buffer.from(withoutBody(this.#head.head, this.#request.method), 'latin1'), undefined)
+        return
+      }
+    }
     const head = this.#write(Buffer.from(this.#head.head, 'latin1'))
     if (head) await head
-    let sent = 0
     for (;;) {
       this.#waitingOnClient = true
-      const { done, value } = await reader.read()
+      const { done, value } = await (pending ?? reader.read())
+      pending = undefined
       this.#waitingOnClient = false
       if (this.#done) return
       if (done) break
@@ -625,7 +681,9 @@ class Exchange {
     if (this.#phase === Phase.Head) {
       const reset = new UpstreamError('reset', `upstream closed before responding ${detail}`.trim())
       this.#fail(
-        this.#reused && !this.#gotBytes && replayable(this.#request) ? new RetryableReset(reset) : reset,
+        this.#reused && !this.#gotBytes && (this.#emptyBody || replayable(this.#request))
+          ? new RetryableReset(reset, this.#emptyBody ? { ...this.#request, body: null } : this.#request)
+          : reset,
       )
       return
     }
