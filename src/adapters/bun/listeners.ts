@@ -43,6 +43,9 @@ export async function startBunListeners(
         http2: true,
         // Upstream timeouts bound slow requests; Bun's 10 s default would cut them first.
         idleTimeout: 255,
+        // Bodies stream through (routes set their own limits, e.g. max_req_body_size): Bun's
+        // 128 MiB default would refuse a larger upload with a bare 413, or cut a chunked one.
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
         ...(tls
           ? {
               tls: {
