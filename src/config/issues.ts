@@ -45,18 +45,29 @@ export function locateLine(text: string, path: readonly PropertyKey[]): number |
   let start = 0
   let end = lines.length
   let found: number | undefined
-  if (path[0] === 'routes' && typeof path[1] === 'number') {
+  let keysFrom = 0
+  // An entry of an array of tables (`routes[n]`, `server.tls[n]`): its `[[...]]` block. An
+  // index into a plain array (`listen[0]`, an inline `routes = [...]`) has no such block.
+  const at = path.findIndex((segment) => typeof segment === 'number')
+  const table = at > 0 ? path.slice(0, at) : []
+  if (at > 0 && table.every((s) => typeof s === 'string')) {
+    const name = (table as string[]).map(escapeRegExp).join('\\s*\\.\\s*')
+    const header = new RegExp(`^\\s*\\[\\[\\s*${name}\\s*\\]\\]`)
     const headers: number[] = []
     lines.forEach((line, i) => {
-      if (/^\s*\[\[\s*routes\s*\]\]/.test(line)) headers.push(i)
+      if (header.test(line)) headers.push(i)
     })
-    const header = headers[path[1]]
-    if (header === undefined) return undefined
-    start = header
-    end = headers[path[1] + 1] ?? lines.length
-    found = header
+    if (headers.length > 0) {
+      const index = path[at] as number
+      const first = headers[index]
+      if (first === undefined) return undefined
+      start = first
+      end = headers[index + 1] ?? lines.length
+      found = first
+      keysFrom = at + 1
+    }
   }
-  const keys = path.filter((s): s is string => typeof s === 'string' && s !== 'routes')
+  const keys = path.slice(keysFrom).filter((s): s is string => typeof s === 'string' && s !== 'routes')
   const last = keys[keys.length - 1]
   if (last === undefined) return found === undefined ? undefined : found + 1
   const key = `(?:${escapeRegExp(last)}|"${escapeRegExp(last)}")`

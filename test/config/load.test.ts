@@ -332,6 +332,15 @@ describe('parseConfigText: route rules', () => {
     assert.doesNotMatch(text, /X-Empty/)
   })
 
+  test("an error in the 2nd [[server.tls]] entry points at that entry's line", () => {
+    const issues = expectIssues(
+      '[server]\nlisten = ["127.0.0.1:0"]\n\n[[server.tls]]\nlisten = "127.0.0.1:0"\ncert = "a"\nkey = "b"\n\n[[server.tls]]\nlisten = "bad address"\ncert = "a"\nkey = "b"\n',
+    )
+    assert.deepEqual(formatted(issues), [
+      'gateway.toml:10: server.tls[1].listen: must be "host:port" (e.g. "127.0.0.1:9080" or "[::1]:9080")',
+    ])
+  })
+
   test('host and hosts both set is rejected', () => {
     const issues = expectIssues(`${MOCK_ROUTE.replace('\n[', '\nhost = "a.com"\nhosts = ["b.com"]\n[')}`)
     assert.equal(formatKeyPath(issues[0]!.path), 'routes[0].host')
