@@ -46,7 +46,16 @@ export async function run(configPath: string, adapter: RuntimeAdapter): Promise<
   }
   const reloader = new ConfigReloader({ path, gateway, plugins: builtinPlugins, logger, text: loaded.text })
   reloader.watch()
-  process.on('SIGHUP', () => void reloader.reload('SIGHUP'))
+  process.on('SIGHUP', () => {
+    void reloader.reload('SIGHUP')
+    // SIGHUP is what certificate renewers send (certbot's deploy hook): TLS files are read again.
+    if (loaded.config.server.tls.length === 0) return
+    if (listeners.reloadCertificates) logger.info(listeners.reloadCertificates())
+    else
+      logger.warn(
+        `TLS certificates are read at start on ${adapter.description}: restart to serve renewed ones`,
+      )
+  })
 
   // Access lines wait up to 50 ms for their flush: write them on any exit (a crash included).
   process.on('exit', () => logger.flush())

@@ -17,6 +17,11 @@ export interface Listeners {
    * 'timed-out': requests were still in flight when time ran out, and were cut.
    */
   drain(timeoutMs: number): Promise<'drained' | 'timed-out'>
+  /**
+   * Reads the TLS listeners' certificate and key files again (SIGHUP, after a renewal) and
+   * serves them to new connections; a message to log. Absent: the runtime cannot (restart).
+   */
+  reloadCertificates?(): string
 }
 
 export interface RuntimeAdapter {

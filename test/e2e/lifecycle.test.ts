@@ -268,6 +268,50 @@ describe('TLS listener', () => {
     cert = (await selfSignedCert(dir)).cert
   })
 
+  test('SIGHUP serves renewed certificate files to new connections (Node); a broken pair keeps the old one', {
+    skip:
+      TARGET !== 'node' &&
+      'Bun.serve and Deno.serve read certificates at start: a restart serves renewed ones',
+  }, async () => {
+    const own = await makeTempDir()
+    await selfSignedCert(own)
+    const gateway = await startGateway(
+      `[server]\nlisten = ["127.0.0.1:0"]\n[[server.tls]]\nlisten = "127.0.0.1:0"\ncert = "server.crt"\nkey = "server.key"\n[[routes]]\nuri = "/echo"\n[routes.plugins.echo]\n`,
+      { dir: own },
+    )
+    const tlsUrl = gateway.urls.find((u) => u.startsWith('https://')) as string
+    const served = () =>
+      new Promise<string>((ok, fail) => {
+        const socket = tls.connect(
+          { host: '127.0.0.1', port: Number(new URL(tlsUrl).port), rejectUnauthorized: false },
+          () => {
+            ok(socket.getPeerX509Certificate()?.fingerprint256 ?? '')
+            socket.destroy()
+          },
+        )
+        socket.on('error', fail)
+      })
+    try {
+      const before = await served()
+      const renewed = await selfSignedCert(await makeTempDir())
+      await writeFile(join(own, 'server.crt'), renewed.cert)
+      await writeFile(join(own, 'server.key'), renewed.key)
+      gateway.proc.kill('SIGHUP')
+      await sleep(300)
+      const after = await served()
+      assert.notEqual(after, before)
+      assert.match(gateway.stderr(), /certificate reloaded/)
+      // A certificate without its key: refused, the renewed one stays.
+      await writeFile(join(own, 'server.key'), 'garbage\n')
+      gateway.proc.kill('SIGHUP')
+      await sleep(300)
+      assert.equal(await served(), after)
+      assert.match(gateway.stderr(), /certificate not reloaded, still serving the previous one/)
+    } finally {
+      await gateway.stop()
+    }
+  })
+
   test('negotiates h2 and http/1.1 by ALPN; X-Forwarded-Proto is https', async () => {
     const gateway = await startGateway(
       `[server]

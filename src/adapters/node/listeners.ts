@@ -117,6 +117,8 @@ export async function startNodeListeners(
   const h2c = h2Server('http')
   const h2OverTls = server.tls.length > 0 ? h2Server('https') : undefined
   const urls: string[] = []
+  /** Each TLS listener with where its certificate and key come from (SIGHUP re-reads them). */
+  const secured: { server: tls.Server; config: GatewayConfig['server']['tls'][number] }[] = []
 
   try {
     for (const address of server.listen) {
@@ -157,6 +159,7 @@ export async function startNodeListeners(
       secure.on('tlsClientError', (_error, socket) => socket.destroy())
       const bound = await listen(secure, host, port, tlsConfig.listen)
       listening.push(secure)
+      secured.push({ server: secure, config: tlsConfig })
       urls.push(`https://${formatHostPort({ host, port: bound })}`)
     }
   } catch (error) {
@@ -167,6 +170,23 @@ export async function startNodeListeners(
 
   return {
     urls,
+    reloadCertificates() {
+      const done: string[] = []
+      for (const { server: secure, config } of secured) {
+        try {
+          const cert = readPem(configDir, config.cert, 'certificate')
+          const key = readPem(configDir, config.key, 'key')
+          // New connections get these; a pair that does not work throws and the old one stays.
+          secure.setSecureContext({ cert, key })
+          done.push(`${config.listen}: certificate reloaded`)
+        } catch (error) {
+          done.push(
+            `${config.listen}: certificate not reloaded, still serving the previous one (${(error as Error).message})`,
+          )
+        }
+      }
+      return done.join('; ')
+    },
     async drain(timeoutMs) {
       draining = true
       for (const s of listening) s.close()
