@@ -33,35 +33,15 @@ export function forwardRequestHeaders(c: GatewayContext, options: ForwardOptions
 }
 
 /**
- * The request body to forward. A GET carries one only when the client declared it (Content-Length
- * above 0 or Transfer-Encoding): rare, but some APIs read it (Elasticsearch's `GET _search`), and
- * nginx and APISIX forward it. Not asked for otherwise: on Node that would cost a Request copy.
- * A HEAD's body is never forwarded.
+ * The request body to forward. A GET's too, when it has one: rare, but some APIs read it
+ * (Elasticsearch's `GET _search`), and nginx and APISIX forward it. A HEAD's never.
  */
 export function forwardBody(c: GatewayContext): ReadableStream<Uint8Array> | null {
   const method = c.req.method
   if (method === 'HEAD') return null
   if (method !== 'GET') return c.req.raw.body
-  if (!declaresBody(c)) return null
-  return c.env.requestBody ? c.env.requestBody() : c.req.raw.body
-}
-
-/**
- * Content-Length above 0 or Transfer-Encoding present. From the raw list where there is one:
- * `c.req.header` would make Node's server adapter build a Headers object for every GET.
- */
-function declaresBody(c: GatewayContext): boolean {
-  const raw = c.env.rawHeaders?.()
-  if (raw === undefined) {
-    const length = c.req.header('content-length')
-    return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
-  }
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string
-    // Names may come in any case: compare lengths first, lower-case only the candidates.
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      if (raw[i + 1] !== '0') return true
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true
-  }
-  return false
+  // Where the adapter can hand it over (Node), the body as the client sent it: null when there
+  // is none (no framing over HTTP/1.1, END_STREAM on HEADERS over HTTP/2); an HTTP/2 GET's DATA
+  // needs no Content-Length. Elsewhere the runtime's Request has none for a GET.
+  return c.env.requestBody?.() ?? null
 }

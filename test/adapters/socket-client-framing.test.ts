@@ -46,11 +46,15 @@ describe('request bodies streamed without a length', () => {
 
   after(() => new Promise<void>((done) => server.close(() => done())))
 
-  const request = (method: string, body: ReadableStream<Uint8Array>): OutboundRequest => ({
+  const request = (
+    method: string,
+    body: ReadableStream<Uint8Array>,
+    headers: Record<string, string> = {},
+  ): OutboundRequest => ({
     origin: { scheme: 'http', host: '127.0.0.1', port },
     method,
     path: '/',
-    headers: { host: 'upstream.test' },
+    headers: { host: 'upstream.test', ...headers },
     body,
     timeouts: { connect: 2000, send: 2000, read: 2000 },
     pool: { keepalive: false, size: 0, idleTimeout: 1000 },
@@ -78,6 +82,24 @@ describe('request bodies streamed without a length', () => {
         assert.doesNotMatch(head, /transfer-encoding/i, method)
         if (method === 'POST') assert.match(head, /\r\ncontent-length: 0(\r\n|$)/)
         else assert.doesNotMatch(head, /content-length/i)
+      }
+    } finally {
+      client.close()
+    }
+  })
+
+  test('a client header whose value reads like framing stays a value (the head is made anew, not edited)', async () => {
+    const client = new SocketUpstreamClient(dialNode)
+    try {
+      for (const method of ['POST', 'DELETE']) {
+        received.length = 0
+        const empty = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() })
+        const response = await client.send(request(method, empty, { 'x-a': 'transfer-encoding: chunked' }))
+        assert.equal(await response.text(), 'done')
+        const lines = ((received[0] ?? '').split('\r\n\r\n')[0] as string).split('\r\n')
+        assert.ok(lines.includes('x-a: transfer-encoding: chunked'), lines.join(' | '))
+        assert.ok(!lines.some((l) => /^transfer-encoding:/i.test(l)), lines.join(' | '))
+        assert.ok(lines.includes('host: upstream.test'))
       }
     } finally {
       client.close()

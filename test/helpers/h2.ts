@@ -27,7 +27,11 @@ export function h2request(
   options: H2RequestOptions = {},
 ): Promise<H2Response> {
   return new Promise((done, fail) => {
-    const stream = session.request({ ':method': options.method ?? 'GET', ':path': path, ...options.headers })
+    // A body is sent whatever the method (Node's client would end a GET's stream with its HEADERS).
+    const stream = session.request(
+      { ':method': options.method ?? 'GET', ':path': path, ...options.headers },
+      options.body !== undefined ? { endStream: false } : {},
+    )
     const chunks: Buffer[] = []
     let headers: http2.IncomingHttpHeaders = {}
     stream.on('response', (h) => {

@@ -132,8 +132,11 @@ async function respond(
     // Node refused the response (e.g. an invalid header): reset this stream only.
     if (!stream.destroyed) stream.destroy(new Error('response not writable'))
   }
-  // A body nobody read (a GET with a body, a mocked POST): discard it so the stream closes.
-  if (!request.bodyRequested && !stream.destroyed) stream.resume()
+  // A body nobody read (a GET with a body, a mocked POST), or one made but never read (every
+  // upstream node failed to connect): discard it so the stream closes.
+  if (stream.destroyed) return
+  if (!request.bodyRequested) stream.resume()
+  else request.discardUnreadBody()
 }
 
 /** Bodies up to this size are ended after their write completes (see `write`). */

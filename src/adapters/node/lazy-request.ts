@@ -59,6 +59,12 @@ export class LazyRequest {
     return this.#stream
   }
 
+  /** A body stream made but never read: cancelled, which drains the rest (see requestBody). */
+  discardUnreadBody(): void {
+    const stream = this.#stream
+    if (stream && !stream.locked) void stream.cancel().catch(() => {})
+  }
+
   /** A real Request over the same body, made once (bodies, signal, anything unusual). */
   real(): Request {
     if (!this.#real) {

@@ -61,15 +61,6 @@ export interface SocketClientOptions {
 /** How long a chunked request's head waits to see whether its body stream is empty. */
 const FRAMING_GRACE_MS = 20
 
-/**
- * A request head written for a chunked body, rewritten for none: what requestHead would have
- * written for a null body (`content-length: 0` for the methods that define one).
- */
-function withoutBody(head: string, method: string): string {
-  const none = method === 'POST' || method === 'PUT' || method === 'PATCH' ? 'content-length: 0\r\n' : ''
-  return head.replace('transfer-encoding: chunked\r\n', none)
-}
-
 /** Methods RFC 9110 defines as idempotent: sending one twice has the effect of sending it once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
@@ -574,7 +565,11 @@ class Exchange {
       if (early?.done) {
         this.#emptyBody = true
         this.#reader = undefined
-        this.#sendFixed(Buffer.from(withoutBody(this.#head.head, this.#request.method), 'latin1'), undefined)
+        // The head made anew for no body: editing the chunked one in place could hit a client's
+        // header value that reads "transfer-encoding: chunked" and desync the connection.
+        const r = this.#request
+        const none = requestHead(r.method, r.path, r.headers, null, r.pool.keepalive).head
+        this.#sendFixed(Buffer.from(none, 'latin1'), undefined)
         return
       }
     }
