@@ -71,15 +71,17 @@ function parsed(text: string): URL | undefined {
  *   and reach the upstream as such) and builds the URL from an unchecked Host (`Host: x/up`
  *   moves `/up` into the path);
  * - Bun.serve gives a relative URL (`/hello`) when Host is missing or not a valid authority.
- * `listener` is the listening address, the authority of an HTTP/1.0 request without Host.
+ * `listener` gives the listening address, the authority of an HTTP/1.0 request without Host
+ * (asked for only then).
  */
 export function checkedServerUrl(
   scheme: string,
   url: string,
   host: string | null,
-  listener: string,
+  listener: () => string,
 ): string | undefined {
-  if (url.charCodeAt(0) === 47 /* '/' */) return host === null ? requestUrl(scheme, listener, url) : undefined
+  if (url.charCodeAt(0) === 47 /* '/' */)
+    return host === null ? requestUrl(scheme, listener(), url) : undefined
   const start = url.indexOf('://') + 3
   if (host !== null && url.startsWith(host, start) && url.charCodeAt(start + host.length) === 47) {
     return requestUrl(scheme, host, url.slice(start + host.length))

@@ -36,30 +36,22 @@ export const headerValue = z
  */
 export const fieldValue = z
   .string()
-  .refine((value) => !hasControlCharacterButTab(value), {
+  .refine((value) => !hasControlCharacter(value, true), {
     message: 'must be one line without control characters',
   })
   .refine((value) => !hasWideCharacter(value), {
     message: 'must be ASCII (or Latin-1) text: a header value cannot carry other characters',
   })
 
-function hasControlCharacterButTab(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i)
-    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true
-  }
-  return false
-}
-
 function hasWideCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0xff) return true
   return false
 }
 
-function hasControlCharacter(value: string): boolean {
+function hasControlCharacter(value: string, allowTab = false): boolean {
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f) return true
+    if ((code < 0x20 && !(allowTab && code === 0x09)) || code === 0x7f) return true
   }
   return false
 }

@@ -67,7 +67,7 @@ export async function startBunListeners(
           // Bun gives a relative URL when Host is missing (HTTP/1.0) or not a valid authority:
           // the listener's address then, or 400. (Bun resolves dot segments itself.)
           if (request.url.charCodeAt(0) !== 47 /* '/' */) return fetch(request, conn)
-          const listener = formatHostPort({ host, port: self.port ?? port })
+          const listener = () => formatHostPort({ host, port: self.port ?? port })
           const url = checkedServerUrl(scheme, request.url, request.headers.get('host'), listener)
           if (url === undefined)
             return errorResponse('BAD_REQUEST', 'a request needs a valid target and host')

@@ -40,7 +40,7 @@ export async function startDenoListeners(
         },
         (request, info) => {
           // Deno keeps dot segments and trusts Host: held to the Node listeners' checks.
-          const url = checkedServerUrl(scheme, request.url, request.headers.get('host'), listener())
+          const url = checkedServerUrl(scheme, request.url, request.headers.get('host'), listener)
           if (url === undefined)
             return errorResponse('BAD_REQUEST', 'a request needs a valid target and host')
           return fetch(url === request.url ? request : new Request(url, request), {

@@ -11,6 +11,7 @@
  * next request on the connection starts where it should.
  */
 import type { Socket } from 'node:net'
+import { formatHostPort } from '../../config/address.ts'
 import { ErrorCodes, type ErrorKind, errorBody } from '../../core/errors.ts'
 import { responseParts } from '../../core/response.ts'
 import type { FetchHandler } from '../../runtime/types.ts'
@@ -237,7 +238,7 @@ export class H1Connection {
   #localAuthority(): string | undefined {
     const { localAddress, localPort } = this.socket
     if (localAddress === undefined || localPort === undefined) return undefined
-    return localAddress.includes(':') ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`
+    return formatHostPort({ host: localAddress, port: localPort })
   }
 
   readonly #onClientGone: ClientGone = (listener) => {

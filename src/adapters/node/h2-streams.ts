@@ -75,11 +75,7 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
     // it into the path the router sees. Dot segments are resolved as for HTTP/1.1.
     // The same bound as an HTTP/1.1 head (16 KiB): a target that would get 431 there gets it here.
     if (typeof path === 'string' && path.length > MAX_REQUEST_HEAD_BYTES) {
-      write(stream, errorResponse('HEADERS_TOO_LARGE', 'the request target is too long'), method).catch(
-        () => {
-          if (!stream.destroyed) stream.destroy(new Error('response not writable'))
-        },
-      )
+      refuse(stream, errorResponse('HEADERS_TOO_LARGE', 'the request target is too long'), method)
       return
     }
     const url =
@@ -87,14 +83,7 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
         ? requestUrl(scheme, authority, path)
         : undefined
     if (url === undefined) {
-      // Guarded like every answer (see respond): a rejection here would be unhandled.
-      write(
-        stream,
-        errorResponse('BAD_REQUEST', 'a request needs a valid :path and :authority'),
-        method,
-      ).catch(() => {
-        if (!stream.destroyed) stream.destroy(new Error('response not writable'))
-      })
+      refuse(stream, errorResponse('BAD_REQUEST', 'a request needs a valid :path and :authority'), method)
       return
     }
     // END_STREAM on the HEADERS frame: no body at all (an empty POST then goes out with
@@ -115,6 +104,13 @@ export function h2StreamHandler(scheme: 'http' | 'https', fetch: FetchHandler, h
 }
 
 const ignore = (): void => {}
+
+/** Answers a request the gateway will not serve; guarded like every answer (see respond). */
+function refuse(stream: ServerHttp2Stream, answer: Response, method: string): void {
+  write(stream, answer, method).catch(() => {
+    if (!stream.destroyed) stream.destroy(new Error('response not writable'))
+  })
+}
 
 /**
  * Writes the gateway's answer, then discards any body nobody read. One async function rather than

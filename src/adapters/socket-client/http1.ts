@@ -335,7 +335,7 @@ function parseContentLength(value: string): number {
   if (isContentLength(value)) return Number(value) // one value, as nearly every response has
   let length = -1
   for (const part of value.split(',')) {
-    const text = part.replace(/^[ \t]+|[ \t]+$/g, '') // optional whitespace: SP and HTAB only
+    const text = trimOws(part)
     if (!isContentLength(text)) throw new ProtocolError('malformed content-length')
     const n = Number(text)
     if (length !== -1 && n !== length) throw new ProtocolError('conflicting content-length')
