@@ -6,23 +6,23 @@
  * Real sockets on loopback, a raw upstream that records what it got.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { dialNode } from '../../src/adapters/node/dialer.ts'
 import { installLightweightResponse } from '../../src/adapters/node/lightweight-response.ts'
 import { SocketUpstreamClient } from '../../src/adapters/socket-client/client.ts'
 import type { OutboundRequest } from '../../src/upstream/types.ts'
+import { startRawUpstream } from '../helpers/upstream.ts'
 
 installLightweightResponse()
 
 describe('request bodies streamed without a length', () => {
-  let server: net.Server
+  let upstream: Awaited<ReturnType<typeof startRawUpstream>>
   let port = 0
   /** Everything each connection received, in order. */
   const received: string[] = []
 
   before(async () => {
-    server = net.createServer((socket) => {
+    upstream = await startRawUpstream((socket) => {
       const index = received.push('') - 1
       let answered = false
       socket.on('data', (chunk) => {
@@ -38,13 +38,11 @@ describe('request bodies streamed without a length', () => {
         const chunked = /\r\ntransfer-encoding: chunked/i.test(head)
         if (!chunked || text.endsWith('\r\n0\r\n\r\n')) socket.end('4\r\ndone\r\n0\r\n\r\n')
       })
-      socket.on('error', () => {})
     })
-    await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
-    port = (server.address() as net.AddressInfo).port
+    port = upstream.port
   })
 
-  after(() => new Promise<void>((done) => server.close(() => done())))
+  after(() => upstream.close())
 
   const request = (
     method: string,

@@ -7,24 +7,24 @@
  * connection and drops the connection when a second one arrives on it.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { dialNode } from '../../src/adapters/node/dialer.ts'
 import { installLightweightResponse } from '../../src/adapters/node/lightweight-response.ts'
 import { SocketUpstreamClient } from '../../src/adapters/socket-client/client.ts'
 import { type OutboundRequest, UpstreamError } from '../../src/upstream/types.ts'
+import { startRawUpstream } from '../helpers/upstream.ts'
 
 installLightweightResponse()
 
 describe('a request on a pooled connection the upstream had dropped', () => {
-  let server: net.Server
+  let upstream: Awaited<ReturnType<typeof startRawUpstream>>
   let port = 0
   /** Request heads the upstream saw, in order, with the connection they came on. */
   const seen: { connection: number; line: string }[] = []
 
   before(async () => {
     let connections = 0
-    server = net.createServer((socket) => {
+    upstream = await startRawUpstream((socket) => {
       const connection = ++connections
       let buffered = ''
       let answered = false
@@ -41,13 +41,11 @@ describe('a request on a pooled connection the upstream had dropped', () => {
         buffered = ''
         socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok')
       })
-      socket.on('error', () => {})
     })
-    await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
-    port = (server.address() as net.AddressInfo).port
+    port = upstream.port
   })
 
-  after(() => new Promise<void>((done) => server.close(() => done())))
+  after(() => upstream.close())
 
   const request = (
     method: string,

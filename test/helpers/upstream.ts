@@ -3,7 +3,7 @@
  * received so tests can assert on what crossed the gateway.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 
 export interface ReceivedRequest {
   readonly method: string
@@ -55,4 +55,23 @@ export async function closedPort(): Promise<number> {
   const port = (server.address() as AddressInfo).port
   await new Promise<void>((done) => server.close(() => done()))
   return port
+}
+
+/**
+ * A raw TCP upstream on loopback, for tests that script the bytes an HTTP server sends (or
+ * withholds). Every socket's errors are swallowed: a test that resets connections must not
+ * crash the runner.
+ */
+export async function startRawUpstream(
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ readonly port: number; close(): Promise<void> }> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {})
+    onConnection(socket)
+  })
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  }
 }
